@@ -36,12 +36,33 @@ export class PhysMem {
   readonly codePages: Uint8Array;
   private readonly codeWriteListeners: Array<(page: number) => void> = [];
 
-  constructor(ramSize: number) {
+  /** Set on a window: the host memory it is part of and its first host page. */
+  private readonly parent: PhysMem | null = null;
+  private readonly parentPageOffset: number = 0;
+
+  constructor(ramSize: number, window?: { parent: PhysMem; base: number }) {
     if (ramSize % PAGE_SIZE !== 0) throw new Error('RAM size must be a multiple of 4 KiB');
     this.ramSize = ramSize;
-    this.ram = new Uint8Array(ramSize);
-    this.view = new DataView(this.ram.buffer);
-    this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
+    if (window) {
+      // A guest's view of its slice of host RAM (VMM mode): same bytes and
+      // same code-page bits, so a write through either side invalidates
+      // decoded code held by the host CPU.
+      const { parent, base } = window;
+      if (base % PAGE_SIZE !== 0 || base + ramSize > parent.ramSize) throw new Error('memory window outside host RAM');
+      this.ram = parent.ram.subarray(base, base + ramSize);
+      this.codePages = parent.codePages.subarray(base >>> PAGE_SHIFT, (base + ramSize) >>> PAGE_SHIFT);
+      this.parent = parent;
+      this.parentPageOffset = base >>> PAGE_SHIFT;
+    } else {
+      this.ram = new Uint8Array(ramSize);
+      this.codePages = new Uint8Array(ramSize >>> PAGE_SHIFT);
+    }
+    this.view = new DataView(this.ram.buffer, this.ram.byteOffset, this.ram.byteLength);
+  }
+
+  /** A PhysMem over [base, base+size) of this memory's RAM (a guest's RAM under the VMM). */
+  window(base: number, size: number): PhysMem {
+    return new PhysMem(size, { parent: this, base });
   }
 
   /** Map `handler` at [base, base+size). Page aligned; overlaps are a wiring bug. */
@@ -79,6 +100,7 @@ export class PhysMem {
   private codeWrite(page: number): void {
     this.codePages[page] = 0;
     for (const l of this.codeWriteListeners) l(page);
+    if (this.parent) this.parent.codeWrite(page + this.parentPageOffset);
   }
 
   read8(addr: number): number {

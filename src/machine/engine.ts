@@ -1,0 +1,20 @@
+// An engine runs one vCPU of a board for a bounded number of instructions
+// and reports only machine-level events. The plain interpreter and the VMM
+// monitor are interchangeable behind it (house style 4: run loops return
+// exits, engines are interchangeable).
+
+import type { Exit } from '../cpu/exit.js';
+
+export interface Engine {
+  readonly name: 'emulate' | 'vmm';
+  /**
+   * Run vCPU `i` for at most `budget` guest instructions. Returns an Exit:
+   * BUDGET, HLT (waiting for an interrupt), BREAKPOINT, WATCHPOINT (debugger
+   * events, details in the vCPU's exit fields) or TRIPLE_FAULT.
+   */
+  runVcpu(i: number, budget: number): Exit;
+  /** Guest instructions vCPU `i` has retired (drives virtual time). */
+  instructions(i: number): number;
+  /** Engine-specific counters for --stats (exits by cause etc.). */
+  stats(): Record<string, unknown>;
+}
