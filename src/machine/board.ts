@@ -1,0 +1,127 @@
+// One guest's PC board: its guest-physical memory, port bus, virtual clock
+// and devices, wired the way a PC wires them. Knows nothing of how its
+// vCPUs are executed (emulate or VMM); it only tells the run loop when the
+// guest asked to stop and what time it is.
+
+import { readFileSync } from 'node:fs';
+import { PhysMem } from '../bus/phys-mem.js';
+import { IoBus } from '../bus/io-bus.js';
+import { Clock } from '../bus/clock.js';
+import type { InterruptSource, IrqLine } from '../bus/irq.js';
+import { Pic8259 } from '../devices/pic8259.js';
+import { Pit8254 } from '../devices/pit8254.js';
+import { Port61 } from '../devices/port61.js';
+import { Port92 } from '../devices/port92.js';
+import { Uart16550, COM1_BASE } from '../devices/uart16550.js';
+import { DebugExit } from '../devices/debug-exit.js';
+import { PortE9 } from '../devices/port-e9.js';
+import { PostPort } from '../devices/post-port.js';
+import { IdeChannel } from '../devices/ide.js';
+import { DiskImage } from '../devices/disk-image.js';
+import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../boot/multiboot.js';
+import { loadBootSector, BOOT_DRIVE } from '../boot/bootsector.js';
+import { writeBiosData } from '../boot/bios.js';
+import { bootSectorState, multibootState, writeLoaderGdt, type BootState } from '../boot/boot-state.js';
+import { BootError } from '../boot/elf.js';
+import type { MachineConfig } from './config.js';
+
+export type BoardStop = { kind: 'exit'; status: number } | { kind: 'reset'; vcpu: number };
+
+export interface BoardIo {
+  /** A byte the guest wrote to COM1. */
+  serialOut(byte: number): void;
+  /** A byte the guest wrote to the 0xE9 debug console. */
+  debugConsoleOut?(byte: number): void;
+}
+
+export class Board {
+  readonly mem: PhysMem;
+  readonly io = new IoBus();
+  readonly clock = new Clock();
+  readonly pic: Pic8259;
+  readonly pit: Pit8254;
+  readonly uart: Uart16550;
+  readonly ide: IdeChannel;
+  readonly disks: DiskImage[];
+  /** Per vCPU: what its INTR pin is connected to. */
+  readonly interruptSources: InterruptSource[];
+  stop: BoardStop | null = null;
+  /** Interactive console or debugger: idle waits for the outside instead of ending. */
+  externalWakeups = false;
+  throttleIdle = false;
+  private currentCpu = 0;
+  private quantumStartNs = 0;
+  private quantumStartInsns = 0;
+  private instructionsOf: (i: number) => number = () => 0;
+
+  constructor(readonly config: MachineConfig, out: BoardIo, mem?: PhysMem) {
+    this.mem = mem ?? new PhysMem(config.memoryMiB << 20);
+    const now = () => this.now();
+    this.pic = new Pic8259();
+    this.pic.register(this.io);
+    const irq = (n: number): IrqLine => this.pic.irqLine(n);
+    this.pit = new Pit8254({ irq: irq(0), now });
+    this.pit.register(this.io);
+    this.clock.add(this.pit);
+    new Port61(this.pit).register(this.io);
+    new Port92({ onReset: () => this.requestStop({ kind: 'reset', vcpu: this.currentCpu }) }).register(this.io);
+    this.uart = new Uart16550({ irq: irq(4), onTransmit: (b) => { if (this.stop === null) out.serialOut(b); }, base: COM1_BASE });
+    this.uart.register(this.io);
+    new DebugExit((status) => this.requestStop({ kind: 'exit', status })).register(this.io);
+    new PortE9((b) => out.debugConsoleOut?.(b)).register(this.io);
+    new PostPort().register(this.io);
+    this.disks = config.disks.map((d) => DiskImage.fromFile(d.path, { writable: d.writable }));
+    this.ide = new IdeChannel({ irq: irq(14), master: this.disks[0] ?? null, slave: this.disks[1] ?? null });
+    this.ide.register(this.io);
+    this.interruptSources = Array.from({ length: config.cpus }, (_, i) => (i === 0 ? this.pic : { hasInterrupt: () => false, acknowledge: () => 0xff }));
+  }
+
+  /** Current virtual time in ns, including instructions retired in the running quantum. */
+  now(): number {
+    return this.quantumStartNs + (this.instructionsOf(this.currentCpu) - this.quantumStartInsns);
+  }
+
+  setInstructionCounter(f: (i: number) => number): void {
+    this.instructionsOf = f;
+  }
+
+  setCurrentCpu(i: number): void {
+    this.currentCpu = i;
+  }
+
+  beginQuantum(nowNs: number, instructionsBefore: number): void {
+    this.quantumStartNs = nowNs;
+    this.quantumStartInsns = instructionsBefore;
+  }
+
+  requestStop(s: BoardStop): void {
+    if (this.stop === null) this.stop = s;
+  }
+
+  mayWakeFromOutside(): boolean {
+    return this.externalWakeups;
+  }
+
+  describeTripleFault(i: number): string {
+    return `guest triple-faulted on vCPU ${i} (shutdown)`;
+  }
+
+  /** Load what the config boots into guest memory; returns the BSP's starting state. */
+  boot(): BootState {
+    writeBiosData(this.mem);
+    const c = this.config;
+    if (c.kernel !== undefined) {
+      let img: Uint8Array;
+      try {
+        img = new Uint8Array(readFileSync(c.kernel));
+      } catch (e) {
+        throw new BootError(`cannot read kernel ${c.kernel}: ${(e as Error).message}`);
+      }
+      const k = loadMultiboot(this.mem, img, c.cmdline);
+      writeLoaderGdt(this.mem);
+      return multibootState(k.entry, k.infoAddr, MULTIBOOT_BOOTLOADER_MAGIC);
+    }
+    loadBootSector(this.mem, this.disks[0].data);
+    return bootSectorState(BOOT_DRIVE);
+  }
+}

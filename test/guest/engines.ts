@@ -1,0 +1,2 @@
+// The engines every guest-level suite runs against.
+export const ENGINES = ['emulate'] as const;
