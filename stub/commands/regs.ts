@@ -28,6 +28,8 @@ export function handleRegs(s: GdbSession, body: string): Reply {
     case 'G': {
       const hex = body.slice(1);
       if (hex.length > G_PACKET_BYTES * 2 || (hex.length & 1) !== 0) return 'E16';
+      // Hex digits, or 'x' for "no value" (gdb echoes back what it could not read).
+      if (!/^[0-9a-fA-Fx]*$/.test(hex)) return 'E16';
       const current = readAll(s);
       let ok = true;
       for (let i = 0; i < GDB_REGS.length; i++) {

@@ -92,6 +92,15 @@ describe.skipIf(!gdbOk)('real gdb against the stub', () => {
     expect(target.mem[0x6000]).toBe(0x7f);
   });
 
+  it('physical mode through maint packet Qqemu.PhyMemMode and monitor phys', async () => {
+    const out = await gdb('x/2xb 0x80001000', 'maint packet Qqemu.PhyMemMode:1', 'x/2xb 0x80001000', 'monitor phys off', 'x/2xb 0x80001000');
+    const lines = out.split('\n').filter((l) => l.startsWith('0x80001000:'));
+    expect(lines[0]).toMatch(/0x40\s+0xa3$/);
+    expect(out).toMatch(/received: "OK"/);
+    expect(lines[1]).toMatch(/Cannot access memory at address 0x80001000/);
+    expect(lines[2]).toMatch(/0x40\s+0xa3$/);
+  });
+
   it('Ctrl-C (SIGINT to gdb) stops a running guest with SIGINT', async () => {
     const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', `target remote 127.0.0.1:${server.port}`, '-ex', 'continue', '-ex', 'p/x $pc'];
     const resumes = target.resumes.length;

@@ -8,6 +8,9 @@ import { FakeTarget, KERNBASE } from './fake-target.js';
 import { connect, frame, fromHex, hexLE32, toHex } from './client.js';
 import { Reg } from '../../../stub/target.js';
 import { RunControl } from '../../../stub/run-control.js';
+import { encodeRunLength, expandRunLength } from '../../../stub/packet.js';
+import { decodeRle } from './client.js';
+import type { ResumeAction, StopReason } from '../../../stub/target.js';
 
 /** gdb register numbers and byte offsets of the g packet, from GDB's i386 core + our feature. */
 const OFF_EIP = 8 * 4;
@@ -90,6 +93,22 @@ describe('framing', () => {
     client.send(frame('M4000,4:abc*!d'));
     expect(await client.next()).toBe('OK');
     expect(Array.from(target.mem.subarray(0x4000, 0x4004))).toEqual([0xab, 0xcc, 0xcc, 0xcd]);
+  });
+
+  it('run-length encoding round-trips through an independent decoder', () => {
+    let seed = 7;
+    const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) / 65536;
+    for (let n = 0; n < 500; n++) {
+      let s = '';
+      const len = Math.floor(rand() * 300);
+      // Text replies never hold '#', '$' or '*' (framing and RLE own them).
+      while (s.length < len) s += '0a}x;:'[Math.floor(rand() * 6)].repeat(1 + Math.floor(rand() * 120));
+      const enc = encodeRunLength(s);
+      expect(enc).not.toMatch(/[#$]/);
+      expect(decodeRle(enc)).toBe(s);
+      const bytes = Uint8Array.from(enc, (c) => c.charCodeAt(0));
+      expect(expandRunLength(bytes, bytes.length, 1 << 20)).toBe(s);
+    }
   });
 
   it('unescapes } in X data, and 0x03 inside a packet is data', async () => {
@@ -204,7 +223,8 @@ describe('registers', () => {
     expect(await client.request('p999')).toBe('E16');
     expect(await client.request('pzz')).toBe('E16');
     expect(await client.request('G12')).toBe('OK'); // short G: nothing complete to write
-    expect(await client.request('Gzz')).toBe('OK'); // unparsable byte = leave alone
+    expect(await client.request('Gxx')).toBe('OK'); // 'xx' = no value: leave alone
+    expect(await client.request('G' + 'zz'.repeat(8))).toBe('E16');
   });
 });
 
@@ -325,6 +345,19 @@ describe('execution control', () => {
     expect(r).toMatch(/^T05thread:1;/);
     expect(target.regs[0][Reg.EIP]).toBe(0x100c);
     expect(target.resumes.at(-1)).toEqual([{ thread: 0, kind: 'range', start: 0x1000, end: 0x100c }]);
+  });
+
+  it('a target that stops synchronously inside resume() still gets its stop reply', async () => {
+    class SyncStep extends FakeTarget {
+      override resume(actions: readonly ResumeAction[], onStop: (r: StopReason) => void): void {
+        this.resumes.push([...actions]);
+        onStop({ kind: 'signal', signal: 5, thread: actions[0].thread });
+      }
+    }
+    const target = new SyncStep(1);
+    const { client } = connect(target);
+    expect(await client.request('s')).toMatch(/^T05thread:1;/);
+    expect(await client.request('m1000,1')).toBe('40');
   });
 
   it('Ctrl-C while running gives T02; no stop reply unasked', async () => {
