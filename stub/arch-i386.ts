@@ -100,7 +100,16 @@ function regXml(r: GdbReg, regnum: number): string {
   return `  <reg name="${r.name}" bitsize="${r.bits}" type="${r.type}" regnum="${regnum}"${group}/>\n`;
 }
 
-function buildTargetXml(): string {
+/**
+ * GDB only lets `set architecture` pick something compatible with the
+ * tdesc's architecture: i386 rejects i8086, while i8086 accepts i386. So a
+ * gdb that attaches while the guest is in real mode (CR0.PE = 0, e.g. at
+ * the BIOS/boot block under --wait) is told i8086, and xv6's .gdbinit
+ * hook can switch between 16- and 32-bit disassembly as the guest does;
+ * one attaching in protected mode is told i386 so plain `x/i $pc` decodes
+ * 32-bit code. OS ABI "none": a bare machine, not a Linux process.
+ */
+function buildTargetXml(realMode: boolean): string {
   let coreRegs = '';
   let sysRegs = '';
   GDB_REGS.forEach((r, i) => {
@@ -111,7 +120,8 @@ function buildTargetXml(): string {
     '<?xml version="1.0"?>\n' +
     '<!DOCTYPE target SYSTEM "gdb-target.dtd">\n' +
     '<target version="1.0">\n' +
-    '<architecture>i386</architecture>\n' +
+    `<architecture>${realMode ? 'i8086' : 'i386'}</architecture>\n` +
+    '<osabi>none</osabi>\n' +
     '<feature name="org.gnu.gdb.i386.core">\n' +
     flags('i386_eflags', EFLAGS_BITS) +
     coreRegs +
@@ -125,7 +135,11 @@ function buildTargetXml(): string {
   );
 }
 
-export const TARGET_XML = buildTargetXml();
+export const TARGET_XML = buildTargetXml(false);
+export const TARGET_XML_REAL_MODE = buildTargetXml(true);
+
+/** CR0.PE, Intel SDM Vol. 3A §2.5: protected mode enabled. */
+export const CR0_PE = 1 << 0;
 
 /** Hex of one gdb register (little-endian, target order). */
 export function encodeReg(regnum: number, values: ArrayLike<number | undefined>): string {

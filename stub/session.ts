@@ -43,6 +43,8 @@ export class GdbSession {
   /** gdb said swbreak+/hwbreak+ in qSupported: it understands those stop reasons. */
   gdbSwbreak = false;
   gdbHwbreak = false;
+  /** Which target.xml this connection got (fixed at its first read). */
+  realModeTdesc: boolean | undefined = undefined;
   /** Breakpoints/watchpoints this gdb inserted ("type,addr,kind"), removed on detach/disconnect. */
   readonly inserted = new Set<string>();
   closed = false;

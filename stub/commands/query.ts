@@ -5,12 +5,28 @@
 
 import type { GdbSession, Reply } from '../session.js';
 import { PACKET_SIZE, escapeBinary } from '../packet.js';
-import { TARGET_XML } from '../arch-i386.js';
+import { CR0_PE, TARGET_XML, TARGET_XML_REAL_MODE } from '../arch-i386.js';
+import { Reg } from '../target.js';
 import { asciiToHex, hexNum, parseHexU32, parseThreadId } from '../hex.js';
 import { safeThreads } from '../run-control.js';
 import { handleMonitor, setPhysMode } from './monitor.js';
 
-const TARGET_XML_BYTES = new TextEncoder().encode(TARGET_XML);
+const XML_PROTECTED = new TextEncoder().encode(TARGET_XML);
+const XML_REAL = new TextEncoder().encode(TARGET_XML_REAL_MODE);
+
+/** The description for this connection, chosen at the first read (see arch-i386.ts). */
+function targetXml(s: GdbSession): Uint8Array {
+  if (s.realModeTdesc === undefined) {
+    let cr0: number | undefined;
+    try {
+      cr0 = s.target.readRegisters(s.gThread)[Reg.CR0];
+    } catch {
+      cr0 = undefined;
+    }
+    s.realModeTdesc = typeof cr0 === 'number' && (cr0 & CR0_PE) === 0;
+  }
+  return s.realModeTdesc ? XML_REAL : XML_PROTECTED;
+}
 
 /** Only what exists: no watchpoint/FPU claims beyond what the target offers. */
 function supported(s: GdbSession, body: string): string {
@@ -29,7 +45,7 @@ function supported(s: GdbSession, body: string): string {
 }
 
 /** qXfer:features:read:ANNEX:OFFSET,LENGTH */
-function features(body: string): Reply {
+function features(s: GdbSession, body: string): Reply {
   const rest = body.slice('qXfer:features:read:'.length);
   const colon = rest.indexOf(':');
   if (colon < 0) return 'E16';
@@ -42,9 +58,10 @@ function features(body: string): Reply {
   if (off === null || len === null) return 'E16';
   // Escaping can double a byte; keep the reply within our PacketSize.
   const n = Math.min(len, (PACKET_SIZE >> 1) - 8);
-  if (off >= TARGET_XML_BYTES.length) return 'l';
-  const chunk = TARGET_XML_BYTES.subarray(off, Math.min(off + n, TARGET_XML_BYTES.length));
-  const last = off + chunk.length >= TARGET_XML_BYTES.length;
+  const xml = targetXml(s);
+  if (off >= xml.length) return 'l';
+  const chunk = xml.subarray(off, Math.min(off + n, xml.length));
+  const last = off + chunk.length >= xml.length;
   return { binary: (last ? 'l' : 'm') + escapeBinary(chunk) };
 }
 
@@ -87,7 +104,7 @@ export function handleQuery(s: GdbSession, body: string): Reply {
   if (body === 'qfThreadInfo') return threadList(s);
   if (body === 'qsThreadInfo') return 'l';
   if (body.startsWith('qThreadExtraInfo,')) return extraInfo(s, body);
-  if (body.startsWith('qXfer:features:read:')) return features(body);
+  if (body.startsWith('qXfer:features:read:')) return features(s, body);
   if (body.startsWith('qSymbol:')) return 'OK';
   if (body.startsWith('qRcmd,')) return handleMonitor(s, body);
   if (body === 'QStartNoAckMode') {

@@ -101,6 +101,31 @@ describe.skipIf(!gdbOk)('real gdb against the stub', () => {
     expect(lines[2]).toMatch(/0x40\s+0xa3$/);
   });
 
+  it('real mode: gdb can switch between 16- and 32-bit decoding, as a boot-block hook does', async () => {
+    const real = new FakeTarget(1);
+    real.regs[0][Reg.CR0] = 0x10; // PE clear
+    real.regs[0][Reg.CS] = 0;
+    const srv = await startGdbServer({ target: real, port: 0 });
+    try {
+      const r = await execa('gdb', [
+        '-nx', '-batch', '-ex', `target remote 127.0.0.1:${srv.port}`,
+        '-ex', 'set architecture i8086', '-ex', 'x/2i $cs*16+$eip',
+        '-ex', 'set architecture i386', '-ex', 'x/2i $pc',
+      ], { timeout: 30_000, reject: false, all: true });
+      const out = r.all ?? '';
+      expect(out).toMatch(/0x1000:\s+inc\s+%ax\n\s+0x1001:\s+mov\s+%ax,0x4000/);
+      expect(out).toMatch(/0x1000:\s+inc\s+%eax\n\s+0x1001:\s+mov\s+%eax,0x4000/);
+      expect(out).not.toMatch(/OS ABI/);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('protected mode: plain x/i decodes 32-bit code', async () => {
+    const out = await gdb('x/2i 0x1000');
+    expect(out).toMatch(/0x1000:\s+inc\s+%eax\n\s+0x1001:\s+mov\s+%eax,0x4000/);
+  });
+
   it('Ctrl-C (SIGINT to gdb) stops a running guest with SIGINT', async () => {
     const args = ['-nx', '-batch', '-ex', 'set pagination off', '-ex', `target remote 127.0.0.1:${server.port}`, '-ex', 'continue', '-ex', 'p/x $pc'];
     const resumes = target.resumes.length;

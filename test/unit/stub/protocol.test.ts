@@ -167,6 +167,15 @@ describe('queries and threads', () => {
     expect(await client.request('qXfer:features:read:other.xml:0,80')).toMatch(/^E/);
   });
 
+  it('describes an i8086 target to a gdb attaching in real mode, i386 otherwise', async () => {
+    const real = new FakeTarget(1);
+    real.regs[0][Reg.CR0] = 0;
+    const a = connect(real);
+    expect(await a.client.request('qXfer:features:read:target.xml:0,1000')).toMatch(/<architecture>i8086<\/architecture>/);
+    const b = setup();
+    expect(await b.client.request('qXfer:features:read:target.xml:0,1000')).toMatch(/<architecture>i386<\/architecture>/);
+  });
+
   it('threads: qfThreadInfo, qC, Hg, T, qThreadExtraInfo', async () => {
     const { client } = setup();
     expect(await client.request('qfThreadInfo')).toBe('m1,2');
