@@ -6,7 +6,7 @@
 // In all-stop mode gdb sends nothing but ^C while the guest runs; packets
 // that arrive anyway are queued (bounded) and answered after the stop.
 
-import { PacketFramer, PACKET_SIZE } from './packet.js';
+import { PacketFramer } from './packet.js';
 import { RunControl, safeThreads } from './run-control.js';
 import type { DebugTarget, StopReason } from './target.js';
 import { handleQuery } from './commands/query.js';
@@ -242,4 +242,3 @@ export class GdbSession {
   }
 }
 
-export { PACKET_SIZE };

@@ -129,6 +129,13 @@ describe('framing', () => {
     expect(await client.request('m1000,1')).toBe('40');
   });
 
+  it('a $ inside an unfinished packet starts over (gdb gave up on the old one)', async () => {
+    const { client } = setup();
+    client.send('$m1000,' + frame('m1006,1'));
+    expect(await client.next()).toBe('90');
+    expect(await client.silent()).toBe(true);
+  });
+
   it('ignores noise between packets and ^C while halted', async () => {
     const { client } = setup();
     client.send('garbage\r\n+\x03');
