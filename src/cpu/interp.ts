@@ -1,0 +1,121 @@
+// The step loop: the one place where CpuFault is caught. It fetches decoded
+// blocks, runs their instructions, takes external interrupts between
+// blocks, and on a fault rewinds EIP/ESP to the faulting instruction and
+// either exits (intercepted vector) or delivers it through the IDT,
+// escalating to #DF and to shutdown (SDM vol. 3, 6.15, table 6-5).
+
+import { CONTRIBUTORY, DFV, HAS_ERROR_CODE, IF, PFV, TF, DB } from './arch.js';
+import { BRK_HALT, BRK_WATCH, type Cpu } from './cpu.js';
+import { Exit } from './exit.js';
+import { FAULT, isCpuFault } from './fault.js';
+import { deliverInterrupt } from './interrupts.js';
+
+export function runLoop(c: Cpu, budget: number): Exit {
+  if (c.shutdown) return Exit.TRIPLE_FAULT;
+  c.exitHasError = false;
+  const end = c.instructionCount + budget;
+  // Resuming at a breakpoint executes that instruction.
+  c.bpSkipEip = c.eip;
+  let first = true;
+  while (c.instructionCount < end) {
+    // ---- external interrupts (between instructions; not in an STI/MOV SS shadow) ----
+    if (!c.intShadow && (c.flags & IF) !== 0 && c.interrupts.hasInterrupt()) {
+      if (c.interceptInterrupts) return Exit.INTERRUPT;
+      c.halted = false;
+      const vector = c.interrupts.acknowledge();
+      const r = raise(c, vector, 1, 0, false);
+      if (r >= 0) return r;
+    }
+    if (c.halted) return Exit.HLT;
+    if (!first) c.bpSkipEip = -1;
+    first = false;
+
+    // ---- one block ----
+    let left = end - c.instructionCount;
+    if (c.intShadow || (c.flags & TF)) left = 1; // single instruction, then re-check
+    const shadowWas = c.intShadow;
+    const tfWas = (c.flags & TF) !== 0;
+    c.brk = 0;
+    const regs = c.regs;
+    try {
+      const b = c.blocks.lookup();
+      const insns = b.insns;
+      const n = b.n < left ? b.n : left;
+      for (let k = 0; k < n; k++) {
+        const i = insns[k];
+        const eip = c.eip;
+        c.insnEip = eip;
+        c.insnEsp = regs[4];
+        c.eip = (eip + i.len) >>> 0;
+        i.exec(c, i);
+        c.instructionCount++;
+        if (c.brk !== 0) break;
+      }
+    } catch (e) {
+      if (!isCpuFault(e)) throw e; // an emulator bug stays a real Error
+      c.eip = c.insnEip;
+      regs[4] = c.insnEsp;
+      if (c.pendingBreakpoint) {
+        c.pendingBreakpoint = false;
+        return Exit.BREAKPOINT;
+      }
+      const r = raise(c, FAULT.vector, 0, FAULT.error, FAULT.hasError);
+      if (r >= 0) return r;
+      continue;
+    }
+    if (shadowWas) c.intShadow = false;
+    if (tfWas && !(c.brk & BRK_HALT)) {
+      // Single-step trap after the instruction (SDM vol. 3, 17.3.1.4).
+      c.dr[6] |= 0x4000;
+      const r = raise(c, DB, 0, 0, false);
+      if (r >= 0) return r;
+    }
+    if (c.brk & BRK_WATCH) return Exit.WATCHPOINT;
+    if (c.brk & BRK_HALT && c.halted) {
+      // HLT: wake only through an interrupt; if none can come, report HLT.
+      if (!((c.flags & IF) && c.interrupts.hasInterrupt())) return Exit.HLT;
+    }
+  }
+  return Exit.BUDGET;
+}
+
+/**
+ * Deliver exception/interrupt `vector` (kind 0 exception, 1 external),
+ * handling intercepts and the double/triple-fault rules. Returns an Exit
+ * to stop with, or -1 to continue.
+ */
+function raise(c: Cpu, vector: number, kind: number, error: number, hasError: boolean): number {
+  let v = vector, err = error, hasErr = hasError;
+  for (;;) {
+    if (kind === 0 && v < 32 && (c.interceptExceptions & (1 << v)) !== 0) {
+      c.exitVector = v;
+      c.exitErrorCode = err;
+      c.exitHasError = hasErr;
+      if (v === PFV) c.exitAddress = c.cr2;
+      return Exit.EXCEPTION;
+    }
+    if (kind === 0) hasErr = ((HAS_ERROR_CODE >> v) & 1) !== 0 && v < 32;
+    const saveEip = c.eip, saveEsp = c.regs[4];
+    try {
+      deliverInterrupt(c, v, kind, err, hasErr);
+      return -1;
+    } catch (e) {
+      if (!isCpuFault(e)) throw e;
+      c.eip = saveEip; c.regs[4] = saveEsp;
+      const v2 = FAULT.vector;
+      if (v === DFV) {
+        c.shutdown = true;
+        c.exitVector = v2;
+        return Exit.TRIPLE_FAULT;
+      }
+      const contrib1 = ((CONTRIBUTORY >> v) & 1) !== 0 && kind === 0;
+      const contrib2 = ((CONTRIBUTORY >> v2) & 1) !== 0;
+      if ((contrib1 && contrib2) || (kind === 0 && v === PFV && (contrib2 || v2 === PFV))) {
+        v = DFV; err = 0; hasErr = true;
+      } else {
+        v = v2; err = FAULT.error; hasErr = FAULT.hasError;
+      }
+      kind = 0;
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// String instructions with REP/REPE/REPNE (SDM vol. 2, MOVS/CMPS/STOS/
+// LODS/SCAS/INS/OUTS, REP). Registers are updated after every iteration,
+// so a fault mid-string leaves ECX/ESI/EDI describing the work done and
+// restarts the instruction. A long REP is split into chunks: after a chunk
+// EIP is rewound to the instruction, so interrupts are taken between
+// chunks and each chunk counts as one retired instruction (deterministic).
+
+import { DF, ES } from '../arch.js';
+import { BRK_FLOW, type Cpu } from '../cpu.js';
+import type { Insn } from '../insn.js';
+import { sub } from './alu.js';
+import { checkIoPermission } from './io.js';
+
+const CHUNK = 1024;
+
+function count(c: Cpu, i: Insn): number {
+  return i.as === 4 ? c.regs[1] >>> 0 : c.regs16[2];
+}
+function setCount(c: Cpu, i: Insn, v: number): void {
+  if (i.as === 4) c.regs[1] = v; else c.regs16[2] = v;
+}
+function si(c: Cpu, i: Insn): number { return i.as === 4 ? c.regs[6] >>> 0 : c.regs16[12]; }
+function di(c: Cpu, i: Insn): number { return i.as === 4 ? c.regs[7] >>> 0 : c.regs16[14]; }
+function advSi(c: Cpu, i: Insn, d: number): void { if (i.as === 4) c.regs[6] += d; else c.regs16[12] += d; }
+function advDi(c: Cpu, i: Insn, d: number): void { if (i.as === 4) c.regs[7] += d; else c.regs16[14] += d; }
+
+/** Run `body` once, or under REP for up to CHUNK iterations. `cmp`: REPE/REPNE termination by ZF. */
+function repeat(c: Cpu, i: Insn, body: (c: Cpu, i: Insn, d: number) => void, cmp: boolean): void {
+  const d = c.flags & DF ? -i.w : i.w;
+  if (i.rep === 0) { body(c, i, d); return; }
+  let n = count(c, i);
+  let k = 0;
+  while (n !== 0) {
+    body(c, i, d);
+    n = i.as === 4 ? (n - 1) >>> 0 : (n - 1) & 0xffff;
+    setCount(c, i, n);
+    if (cmp) {
+      const zf = c.ccDst === 0; // CMPS/SCAS leave a CC_SUB record
+      if (i.rep === 1 ? !zf : zf) return;
+    }
+    if (++k === CHUNK && n !== 0) {
+      c.eip = c.insnEip; // come back for the rest
+      c.brk |= BRK_FLOW;
+      return;
+    }
+  }
+}
+
+function movsBody(c: Cpu, i: Insn, d: number): void {
+  c.wr(i.w, ES, di(c, i), c.rd(i.w, i.seg, si(c, i)));
+  advSi(c, i, d); advDi(c, i, d);
+}
+function cmpsBody(c: Cpu, i: Insn, d: number): void {
+  const a = c.rd(i.w, i.seg, si(c, i)), b = c.rd(i.w, ES, di(c, i));
+  sub(c, i.w * 8, a, b);
+  advSi(c, i, d); advDi(c, i, d);
+}
+function stosBody(c: Cpu, i: Insn, d: number): void {
+  c.wr(i.w, ES, di(c, i), c.regs[0]);
+  advDi(c, i, d);
+}
+function lodsBody(c: Cpu, i: Insn, d: number): void {
+  const v = c.rd(i.w, i.seg, si(c, i));
+  if (i.w === 4) c.regs[0] = v; else if (i.w === 2) c.regs16[0] = v; else c.regs8[0] = v;
+  advSi(c, i, d);
+}
+function scasBody(c: Cpu, i: Insn, d: number): void {
+  const b = c.rd(i.w, ES, di(c, i));
+  sub(c, i.w * 8, c.regs[0], b);
+  advDi(c, i, d);
+}
+function insBody(c: Cpu, i: Insn, d: number): void {
+  // The destination is checked before the port is read (SDM: INS "ES:(E)DI ... #GP")
+  const off = di(c, i);
+  c.segWrite(ES, off, i.w);
+  const v = c.io.in(c.regs16[4], i.w as 1 | 2 | 4);
+  c.wr(i.w, ES, off, v);
+  advDi(c, i, d);
+}
+function outsBody(c: Cpu, i: Insn, d: number): void {
+  const v = c.rd(i.w, i.seg, si(c, i));
+  c.io.out(c.regs16[4], i.w as 1 | 2 | 4, v);
+  advSi(c, i, d);
+}
+
+export function movs(c: Cpu, i: Insn): void { repeat(c, i, movsBody, false); }
+export function cmps(c: Cpu, i: Insn): void { repeat(c, i, cmpsBody, true); }
+export function stos(c: Cpu, i: Insn): void { repeat(c, i, stosBody, false); }
+export function lods(c: Cpu, i: Insn): void { repeat(c, i, lodsBody, false); }
+export function scas(c: Cpu, i: Insn): void { repeat(c, i, scasBody, true); }
+export function ins(c: Cpu, i: Insn): void {
+  checkIoPermission(c, c.regs16[4], i.w);
+  repeat(c, i, insBody, false);
+  c.brk |= BRK_FLOW;
+}
+export function outs(c: Cpu, i: Insn): void {
+  checkIoPermission(c, c.regs16[4], i.w);
+  repeat(c, i, outsBody, false);
+  c.brk |= BRK_FLOW;
+}
