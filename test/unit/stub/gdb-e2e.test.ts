@@ -32,6 +32,8 @@ describe.skipIf(!gdbOk)('real gdb against the stub', () => {
     server = await startGdbServer({ target, port: 0 });
   });
   afterAll(async () => {
+    // gdb -batch detaches at exit, so the fake guest runs on: stop it.
+    target.interrupt();
     await server.close();
   });
 
