@@ -113,7 +113,7 @@ export function decodeInto(fetch: Fetch, code32: boolean, i: Insn): number {
   // LOCK is only allowed on read-modify-write memory forms (SDM vol. 2, LOCK): enforce the common rule.
   if (i.lock && (i.mod === 3 || !f.modrm || !LOCKABLE.has(r.mnem))) i.exec = ud;
   if (op === 0x8e && i.reg === CS) i.exec = ud;
-  void F_PM_ONLY;
+
   return p;
 }
 

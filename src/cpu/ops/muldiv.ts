@@ -135,4 +135,4 @@ export function idiv(c: Cpu, i: Insn): void {
     c.regs[0] = Number(q); c.regs[2] = Number(n % bd);
   }
 }
-void ea;
+

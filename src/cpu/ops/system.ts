@@ -277,7 +277,7 @@ export function wrmsr(c: Cpu): void {
     default: fault(GP, 0);
   }
 }
-void APIC_BASE_BSP;
+
 /** 0F A2: cpuid: a Pentium ("GenuineIntel", family 5) without FPU. */
 export function cpuid(c: Cpu): void {
   const leaf = c.regs[0] >>> 0;
@@ -306,4 +306,4 @@ export function fpuEscape(c: Cpu): void {
 export function fwait(c: Cpu): void {
   if ((c.cr0 & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) faultNoCode(NM);
 }
-void CS; void IOPL_SHIFT; void BRK_FLOW;
+
