@@ -87,11 +87,12 @@ describe('CGA text mode', () => {
     s.text.length = 0;
     puts(s, 'w'.repeat(85) + '\n'); // wraps at the bottom row: no newline in the middle
     expect(s.text.join('')).toBe('w'.repeat(85) + '\n');
-    // What is on screen: the last 23 printed lines plus the wrapped one.
+    // xv6 uses 24 rows: 21 earlier lines, the wrapped line on two rows, the empty cursor row.
     const screen = s.cga.screenText().split('\n');
     expect(screen[screen.length - 2]).toBe('w'.repeat(80));
     expect(screen[screen.length - 1]).toBe('wwwww');
-    expect(screen[0]).toBe(lines[40 - 22].trimEnd());
+    expect(screen.length).toBe(23);
+    expect(screen[0]).toBe(lines[40 - 21].trimEnd());
   });
 
   it('round-trips its state', () => {
