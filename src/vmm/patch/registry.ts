@@ -111,6 +111,11 @@ export class PatchRegistry {
     return this.perPage.has(page);
   }
 
+  /** Mark a page as holding scanned code without marking an instruction start (straddling instructions). */
+  markCodePage(page: number): void {
+    if (!this.scannedPages.has(page)) this.scannedPages.set(page, new Uint8Array(512));
+  }
+
   markScanned(gpa: number): void {
     gpa >>>= 0;
     const page = gpa >>> PAGE_SHIFT;

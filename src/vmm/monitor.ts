@@ -1,0 +1,351 @@
+// The monitor: the VMM engine. Runs each vCPU of one guest on a real CPU
+// at real CPL 3 with every exception intercepted ("the real IDT points at
+// the VMM"), and handles the exits: shadow page faults, trapped privileged
+// instructions, INT 3 patch traps, guest faults and external interrupts,
+// which it reflects through the guest's IDT. House style 4: the exit
+// handler is driven only by exits and the CPU's public state.
+
+import type { IoBus } from '../bus/io-bus.js';
+import type { InterruptSource } from '../bus/irq.js';
+import type { PhysMem } from '../bus/phys-mem.js';
+import type { BootState } from '../boot/boot-state.js';
+import { BP, CS, GP, OFV, PFV, SS } from '../cpu/arch.js';
+import { Cpu } from '../cpu/cpu.js';
+import { decodeInto } from '../cpu/decode.js';
+import { Exit } from '../cpu/exit.js';
+import { FAULT, isCpuFault } from '../cpu/fault.js';
+import { Insn } from '../cpu/insn.js';
+import type { Engine } from '../machine/engine.js';
+import { realAttr, VcpuContext } from './context.js';
+import { Emu, emulate, pending } from './emulate.js';
+import { walkGuest, WalkResult } from './guest-walk.js';
+import { GuestVm } from './guest-vm.js';
+import { type GuestPlacement, VMM_AREA_PER_VCPU } from './guests.js';
+import { classify, scanBlock, Verdict } from './patch/scanner.js';
+import { KIND_EXCEPTION, KIND_EXTERNAL, KIND_SOFT, reflect } from './reflect.js';
+
+/** Everything the machine hands the VMM for one guest. */
+export interface VmmGuestConfig {
+  /** Host physical memory the real CPUs run on (all guests + VMM areas). */
+  host: PhysMem;
+  /** The guest's view: host.window(place.base, place.size), its MMIO registered there. */
+  mem: PhysMem;
+  /** Where the guest lives in host memory (from planHost). */
+  place: GuestPlacement;
+  /** The guest board's port bus. */
+  io: IoBus;
+  /** Per vCPU: what its INTR pin is connected to. */
+  interrupts: InterruptSource[];
+  /** vCPU 0's state as the loader left it (or call loadBootState later). */
+  boot?: BootState;
+}
+
+/** Opcodes that reach the VMM through #GP and are emulated (everything else that #GPs is the guest's own fault). */
+function emulatedOnGp(op: number, reg: number): boolean {
+  switch (op) {
+    case 0xfa: case 0xfb: case 0xf4: case 0xcd: case 0xf1: case 0x17: case 0x1b2:
+    case 0xe4: case 0xe5: case 0xe6: case 0xe7: case 0xec: case 0xed: case 0xee: case 0xef:
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+    case 0x120: case 0x121: case 0x122: case 0x123: case 0x106: case 0x108: case 0x109: case 0x130: case 0x132:
+      return true;
+    case 0x8e: return reg === SS;
+    case 0x100: return reg === 2 || reg === 3;
+    case 0x101: return reg === 2 || reg === 3 || reg === 6 || reg === 7;
+    default: return false;
+  }
+}
+
+export class Monitor implements Engine {
+  readonly name = 'vmm' as const;
+  readonly guest: GuestVm;
+  readonly vcpus: VcpuContext[] = [];
+  private readonly insn = new Insn();
+  private readonly dw = new WalkResult();
+
+  constructor(cfg: VmmGuestConfig) {
+    const { host, mem, place, io } = cfg;
+    this.guest = new GuestVm(host, mem, io, place);
+    for (let i = 0; i < place.vcpus; i++) {
+      const cpu = new Cpu(host, io, { apicId: i });
+      const ctx = new VcpuContext(this.guest, i, cpu, cfg.interrupts[i], place.vmmBase + i * VMM_AREA_PER_VCPU);
+      this.vcpus.push(ctx);
+      this.guest.vcpus.push(ctx);
+    }
+    if (cfg.boot) this.boot(this.vcpus[0], cfg.boot);
+    for (let i = 1; i < this.vcpus.length; i++) this.vcpus[i].v.halted = true; // APs wait for INIT/SIPI (not supported yet)
+  }
+
+  private boot(ctx: VcpuContext, s: BootState): void {
+    const c = ctx.cpu, v = ctx.v;
+    if (!s.protectedMode) {
+      this.stopGuest('the guest starts in real mode; the VMM runs protected-mode guests only (use --mode emulate)');
+      return;
+    }
+    for (let k = 0; k < 8; k++) c.regs[k] = s.regs[k];
+    v.cr0 = s.cr0 >>> 0;
+    v.gdtrBase = s.gdtrBase; v.gdtrLimit = s.gdtrLimit;
+    v.idtrBase = s.idtrBase; v.idtrLimit = s.idtrLimit;
+    v.cpl = 0;
+    ctx.applyReal();
+    ctx.syncTables();
+    s.segs.forEach((g, k) => {
+      const rpl3 = k === CS || k === SS ? (g.sel & ~3) | 3 : g.sel;
+      c.setSegmentRaw(k, rpl3, g.base, g.limit, realAttr(g.attr));
+    });
+    v.csSel = s.segs[CS].sel;
+    v.ssSel = s.segs[SS].sel;
+    c.eip = s.eip >>> 0;
+    ctx.eflags = s.eflags;
+    ctx.applyReal();
+  }
+
+  loadBootState(i: number, s: BootState): void {
+    this.vcpus[i].v.halted = false;
+    this.boot(this.vcpus[i], s);
+  }
+
+  /** INIT: the vCPU waits (for a STARTUP IPI). */
+  initVcpu(i: number): void {
+    this.vcpus[i].v.halted = true;
+  }
+
+  /** STARTUP IPI: the AP would start in real mode, which this VMM cannot run deprivileged. */
+  startupVcpu(i: number, vector: number): void {
+    this.stopGuest(`vCPU ${i} got a STARTUP IPI (real mode at ${(vector << 8).toString(16)}:0): application processors are not supported under the VMM yet`);
+  }
+
+  private stopGuest(why: string): void {
+    if (this.guest.stopped === null) this.guest.stopped = why;
+  }
+
+  /** Why the guest stopped (triple fault, unsupported operation), or null. */
+  get stopReason(): string | null {
+    return this.guest.stopped;
+  }
+
+  instructions(i: number): number {
+    return this.vcpus[i].cpu.instructionCount;
+  }
+
+  runVcpu(i: number, budget: number): Exit {
+    const ctx = this.vcpus[i];
+    const c = ctx.cpu, v = ctx.v, g = this.guest;
+    const end = c.instructionCount + budget;
+    while (c.instructionCount < end) {
+      if (g.stopped !== null) return Exit.TRIPLE_FAULT;
+      if (v.halted) {
+        if (v.vif && ctx.source.hasInterrupt()) {
+          v.halted = false;
+          this.deliverExternal(ctx);
+          continue;
+        }
+        return Exit.HLT;
+      }
+      if (v.cpl < 3) this.ensureScanned(ctx, (c.segBase[CS] + c.eip) >>> 0);
+      const before = c.instructionCount;
+      const exit = c.run(v.interruptShadow ? 1 : end - before);
+      if (c.instructionCount > before) v.interruptShadow = false;
+      if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
+      switch (exit) {
+        case Exit.BUDGET: break;
+        case Exit.EXCEPTION: this.onException(ctx); break;
+        case Exit.INTERRUPT: this.deliverExternal(ctx); break;
+        case Exit.BREAKPOINT: case Exit.WATCHPOINT: return exit;
+        case Exit.HLT: return Exit.HLT;
+        case Exit.TRIPLE_FAULT: this.stopGuest('the real CPU shut down while running the guest'); return Exit.TRIPLE_FAULT;
+      }
+    }
+    return g.stopped !== null ? Exit.TRIPLE_FAULT : Exit.BUDGET;
+  }
+
+  private deliverExternal(ctx: VcpuContext): void {
+    const vector = ctx.source.acknowledge();
+    this.guest.stats.bump('interrupt');
+    this.reflectOrStop(ctx, vector, KIND_EXTERNAL, 0, false);
+  }
+
+  private reflectOrStop(ctx: VcpuContext, vector: number, kind: number, error: number, hasError: boolean): void {
+    this.guest.stats.bump(`reflect:${vector}`);
+    if (reflect(ctx, vector, kind, error, hasError) === 'triple-fault') {
+      this.stopGuest(`guest triple fault (shutdown) on vCPU ${ctx.index} delivering vector ${vector}`);
+    }
+  }
+
+  // ---------------- exits ----------------
+
+  /** Handle an EXCEPTION exit of vCPU `ctx` (exposed for unit tests with made-up exits). */
+  onException(ctx: VcpuContext): void {
+    const c = ctx.cpu, v = ctx.v, g = this.guest;
+    const vec = c.exitVector, err = c.exitErrorCode;
+    switch (vec) {
+      case PFV: {
+        const r = ctx.shadowFault(c.exitAddress, err);
+        if (r === 'reflect') this.reflectOrStop(ctx, PFV, KIND_EXCEPTION, ctx.walk.error, true);
+        else if (r === 'window') this.stopGuest(`guest touched the VMM's reserved linear window at ${(c.exitAddress >>> 0).toString(16)} (0xFFC00000-0xFFFFFFFF is not available to guests)`);
+        return;
+      }
+      case GP: {
+        const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
+        if (i && emulatedOnGp(i.op, i.reg)) {
+          g.stats.bump(`emulate:${i.row?.mnem ?? i.op.toString(16)}`);
+          this.runEmulation(ctx, i);
+          return;
+        }
+        this.reflectOrStop(ctx, GP, KIND_EXCEPTION, err, true);
+        return;
+      }
+      case BP: {
+        const lin = (c.segBase[CS] + c.eip) >>> 0;
+        const gpa = this.codeGpa(ctx, lin);
+        const patch = gpa >= 0 ? g.registry.get(gpa) : undefined;
+        if (!patch) { // the guest's own int3 (a trap: EIP after it)
+          c.eip = (c.eip + 1) >>> 0;
+          c.instructionCount++;
+          this.reflectOrStop(ctx, BP, KIND_SOFT, 0, false);
+          return;
+        }
+        g.stats.bump(`patch:${patch.reason}`);
+        const i = this.decodeGuest(ctx, lin);
+        if (!i) { this.stopGuest('cannot decode a patched instruction'); return; }
+        if (classify(i) === Verdict.Direct) { this.directTransfer(ctx, i, gpa); return; }
+        this.runEmulation(ctx, i);
+        return;
+      }
+      case OFV: // INTO not patched (guest user code): a trap to vector 4
+        c.eip = (c.eip + 1) >>> 0;
+        c.instructionCount++;
+        this.reflectOrStop(ctx, OFV, KIND_SOFT, 0, false);
+        return;
+      default:
+        this.reflectOrStop(ctx, vec, KIND_EXCEPTION, err, c.exitHasError);
+    }
+    void v;
+  }
+
+  private runEmulation(ctx: VcpuContext, i: Insn): void {
+    const c = ctx.cpu, v = ctx.v;
+    const eip = c.eip, esp = c.regs[4];
+    v.interruptShadow = false;
+    ctx.guestPageFault = false;
+    let r: Emu;
+    try {
+      r = emulate(ctx, i);
+    } catch (e) {
+      if (!isCpuFault(e)) throw e;
+      c.eip = eip; c.regs[4] = esp;
+      if (FAULT.vector === PFV && !ctx.guestPageFault) {
+        // The real CPU's access missed the shadow: fill it, then the instruction traps again.
+        const r2 = ctx.shadowFault(c.cr2, FAULT.error);
+        if (r2 === 'reflect') this.reflectOrStop(ctx, PFV, KIND_EXCEPTION, ctx.walk.error, true);
+        else if (r2 === 'window') this.stopGuest('guest touched the VMM window');
+        return;
+      }
+      this.reflectOrStop(ctx, FAULT.vector, KIND_EXCEPTION, FAULT.error, FAULT.hasError);
+      return;
+    }
+    switch (r) {
+      case Emu.Next: c.instructionCount++; break;
+      case Emu.Halt:
+        c.instructionCount++;
+        if (!(v.vif && ctx.source.hasInterrupt())) v.halted = true;
+        break;
+      case Emu.Reflect:
+        if (pending.kind === KIND_SOFT) c.instructionCount++;
+        this.reflectOrStop(ctx, pending.vector, pending.kind, pending.error, pending.hasError);
+        break;
+      case Emu.Stop: this.stopGuest(`${pending.reason} (vCPU ${ctx.index}, eip ${(eip >>> 0).toString(16)})`); break;
+      case Emu.Rerun: break;
+    }
+  }
+
+  /**
+   * A patched direct transfer trapped: scan its target(s) and fall-through;
+   * once both are scanned the patch has done its job and the original
+   * instruction goes back (it then runs natively).
+   */
+  private directTransfer(ctx: VcpuContext, i: Insn, gpa: number): void {
+    const c = ctx.cpu, g = this.guest;
+    const csBase = c.segBase[CS];
+    const mask = i.os === 2 ? 0xffff : 0xffffffff;
+    const fall = (c.eip + i.len) >>> 0;
+    const target = ((fall + i.imm) & mask) >>> 0;
+    const jmp = i.op === 0xeb || i.op === 0xe9;
+    this.ensureScanned(ctx, (csBase + target) >>> 0);
+    if (!jmp) this.ensureScanned(ctx, (csBase + fall) >>> 0);
+    const tg = this.codeGpa(ctx, (csBase + target) >>> 0), fg = this.codeGpa(ctx, (csBase + fall) >>> 0);
+    const done = tg >= 0 && g.registry.isScanned(tg) && (jmp || (fg >= 0 && g.registry.isScanned(fg)));
+    const p = g.registry.get(gpa)!;
+    g.registry.resolve(gpa);
+    if (done) return; // resolved: the CPU re-runs the original
+    // A target not scannable yet (unmapped): run the original once, keep the patch.
+    const exit = c.run(1);
+    g.registry.add(p.gpa, p.linear, p.length, p.reason, p.kind);
+    g.registry.made--; // re-planting is not a new patch
+    g.registry.resolved--;
+    if (exit === Exit.EXCEPTION) this.onException(ctx);
+  }
+
+  // ---------------- scanning ----------------
+
+  /** Guest-physical address of code at `lin` for the current virtual CPL, without side effects; -1 if unmapped. */
+  private codeGpa(ctx: VcpuContext, lin: number): number {
+    return walkGuest(this.guest.mem, ctx.v, lin, false, ctx.v.cpl === 3, false, this.dw) ? this.dw.gpa : -1;
+  }
+
+  private ensureScanned(ctx: VcpuContext, lin: number): void {
+    const g = this.guest;
+    const gpa = this.codeGpa(ctx, lin);
+    if (gpa < 0 || !g.mem.isRam(gpa) || g.registry.isScanned(gpa)) return;
+    scanBlock(lin, (l) => this.decodeGuest(ctx, l), (l) => {
+      const a = this.codeGpa(ctx, l);
+      return a >= 0 && g.mem.isRam(a) ? a : -1;
+    }, g.registry, (page) => g.onNewCodePage(page));
+    g.stats.blocksScanned++;
+  }
+
+  /** Decode the guest's *original* instruction at `lin` (patched bytes show their originals). */
+  private decodeGuest(ctx: VcpuContext, lin: number): Insn | null {
+    const g = this.guest;
+    let page = -1, gbase = -1;
+    const fetch = (k: number): number => {
+      const a = (lin + k) >>> 0;
+      if (a >>> 12 !== page) {
+        page = a >>> 12;
+        gbase = walkGuest(g.mem, ctx.v, a, false, ctx.v.cpl === 3, false, this.dw) ? (this.dw.gpa & ~0xfff) >>> 0 : -1;
+      }
+      if (gbase < 0) return -1;
+      const gpa = gbase + (a & 0xfff);
+      if (!g.mem.isRam(gpa)) return -1;
+      const p = g.registry.get(gpa);
+      return p ? p.original : g.mem.ram[gpa];
+    };
+    const i = this.insn;
+    const len = decodeInto(fetch, ctx.cpu.cs32, i);
+    if (len <= 0) return null;
+    i.len = len;
+    i.lin = lin;
+    return i;
+  }
+
+  // ---------------- stats ----------------
+
+  stats(): Record<string, unknown> {
+    const g = this.guest, r = g.registry;
+    let built = 0, flushed = 0;
+    for (const vc of this.vcpus) { built += vc.shadow.stats.tablesBuilt; flushed += vc.shadow.stats.flushes; }
+    return {
+      exits: { ...g.stats.exits, shadowPageFault: g.stats.shadowFaults },
+      patches: { made: r.made, dropped: r.dropped, resolved: r.resolved, live: r.size },
+      blocksScanned: g.stats.blocksScanned,
+      shadowTables: { built, flushed },
+      codePageFlushes: g.stats.codePageFlushes,
+      realCpl0Instructions: g.stats.realCpl0Instructions,
+      stopped: g.stopped,
+    };
+  }
+}
+
+/** The factory the machine calls: one Monitor per guest. */
+export function createVmmEngine(cfg: VmmGuestConfig): Monitor {
+  return new Monitor(cfg);
+}
