@@ -75,7 +75,7 @@ export async function main(args: string[]): Promise<void> {
     .strict()
     .fail((msg, err) => {
       if (err instanceof ConfigError || err instanceof BootError) fail(err.message);
-      if (err) fail(err.message);
+      if (err) internalError(err);
       fail(msg);
     })
     .help()
@@ -83,10 +83,14 @@ export async function main(args: string[]): Promise<void> {
     .parseAsync();
 }
 
+/** An emulator bug, not bad input: say so, keep the stack for DEBUG=1, exit 70 (EX_SOFTWARE). */
+function internalError(err: unknown): never {
+  const e = err as Error;
+  if (process.env.DEBUG) console.error(e);
+  fail(`internal error: ${e?.message ?? String(err)} (set DEBUG=1 for a stack trace)`, 70);
+}
+
 main(hideBin(process.argv)).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof BootError) fail(err.message);
-  const e = err as Error;
-  // Emulator bugs are real errors: keep the stack available under DEBUG.
-  if (process.env.DEBUG) console.error(e);
-  fail(`internal error: ${e?.message ?? String(err)}`, 70);
+  internalError(err);
 });

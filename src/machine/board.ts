@@ -18,6 +18,12 @@ import { PortE9 } from '../devices/port-e9.js';
 import { PostPort } from '../devices/post-port.js';
 import { IdeChannel } from '../devices/ide.js';
 import { DiskImage } from '../devices/disk-image.js';
+import { Kbd8042 } from '../devices/kbd8042.js';
+import { ApicBus } from '../devices/apic-bus.js';
+import { Lapic, LapicRouter } from '../devices/lapic.js';
+import { IoApic } from '../devices/ioapic.js';
+import { writeMpTable } from '../devices/mptable.js';
+import { fanout } from '../bus/irq.js';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../boot/multiboot.js';
 import { loadBootSector, BOOT_DRIVE } from '../boot/bootsector.js';
 import { writeBiosData } from '../boot/bios.js';
@@ -42,6 +48,13 @@ export class Board {
   readonly pit: Pit8254;
   readonly uart: Uart16550;
   readonly ide: IdeChannel;
+  readonly kbd: Kbd8042;
+  readonly apicBus: ApicBus;
+  readonly lapics: Lapic[];
+  readonly lapicRouter: LapicRouter;
+  readonly ioapic: IoApic;
+  /** INIT/STARTUP IPIs reach the vCPUs through this (set by the machine). */
+  cpuControl: { init(apicId: number): void; startup(apicId: number, vector: number): void } = { init: () => {}, startup: () => {} };
   readonly disks: DiskImage[];
   /** Per vCPU: what its INTR pin is connected to. */
   readonly interruptSources: InterruptSource[];
@@ -59,7 +72,23 @@ export class Board {
     const now = () => this.now();
     this.pic = new Pic8259();
     this.pic.register(this.io);
-    const irq = (n: number): IrqLine => this.pic.irqLine(n);
+    // Local APICs (one per vCPU, all at 0xFEE00000: the router picks the
+    // running vCPU's) and an IOAPIC, connected by the APIC bus. The BSP's
+    // LINT0 is ExtINT, so the 8259 still reaches it (virtual wire mode).
+    this.apicBus = new ApicBus({
+      onInit: (id) => this.cpuControl.init(id),
+      onStartup: (id, vector) => this.cpuControl.startup(id, vector),
+    });
+    this.lapics = Array.from({ length: config.cpus }, (_, i) => new Lapic({ apicId: i, bus: this.apicBus, bsp: i === 0, pic: i === 0 ? this.pic : null, now }));
+    this.lapicRouter = new LapicRouter(this.lapics);
+    this.lapicRouter.register(this.mem);
+    for (const l of this.lapics) this.clock.add(l);
+    this.ioapic = new IoApic(this.apicBus, config.cpus);
+    this.ioapic.register(this.mem);
+    // ISA IRQ n drives PIC input n and IOAPIC pin n, except IRQ0 -> pin 2
+    // (the MP table's interrupt override, as on QEMU's board).
+    const isa = Array.from({ length: 16 }, (_, n) => fanout(this.pic.irqLine(n), this.ioapic.irqLine(n === 0 ? 2 : n)));
+    const irq = (n: number): IrqLine => isa[n];
     this.pit = new Pit8254({ irq: irq(0), now });
     this.pit.register(this.io);
     this.clock.add(this.pit);
@@ -73,7 +102,9 @@ export class Board {
     this.disks = config.disks.map((d) => DiskImage.fromFile(d.path, { writable: d.writable }));
     this.ide = new IdeChannel({ irq: irq(14), master: this.disks[0] ?? null, slave: this.disks[1] ?? null });
     this.ide.register(this.io);
-    this.interruptSources = Array.from({ length: config.cpus }, (_, i) => (i === 0 ? this.pic : { hasInterrupt: () => false, acknowledge: () => 0xff }));
+    this.kbd = new Kbd8042({ irq1: irq(1), irq12: irq(12), onReset: () => this.requestStop({ kind: 'reset', vcpu: this.currentCpu }) });
+    this.kbd.register(this.io);
+    this.interruptSources = this.lapics;
   }
 
   /** Current virtual time in ns, including instructions retired in the running quantum. */
@@ -87,6 +118,7 @@ export class Board {
 
   setCurrentCpu(i: number): void {
     this.currentCpu = i;
+    this.lapicRouter.currentCpu = i;
   }
 
   beginQuantum(nowNs: number, instructionsBefore: number): void {
@@ -109,6 +141,7 @@ export class Board {
   /** Load what the config boots into guest memory; returns the BSP's starting state. */
   boot(): BootState {
     writeBiosData(this.mem);
+    writeMpTable(this.mem, { cpus: this.config.cpus });
     const c = this.config;
     if (c.kernel !== undefined) {
       let img: Uint8Array;

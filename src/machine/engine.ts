@@ -4,6 +4,7 @@
 // exits, engines are interchangeable).
 
 import type { Exit } from '../cpu/exit.js';
+import type { BootState } from '../boot/boot-state.js';
 
 export interface Engine {
   readonly name: 'emulate' | 'vmm';
@@ -17,4 +18,10 @@ export interface Engine {
   instructions(i: number): number;
   /** Engine-specific counters for --stats (exits by cause etc.). */
   stats(): Record<string, unknown>;
+  /** Put vCPU `i` in the state a boot path hands over (BSP at power-on). */
+  loadBootState(i: number, s: BootState): void;
+  /** INIT IPI: vCPU `i` resets and waits for a STARTUP IPI (SDM vol. 3, 8.4.4). */
+  initVcpu(i: number): void;
+  /** STARTUP IPI: vCPU `i` starts in real mode at CS:IP = (vector << 8):0. */
+  startupVcpu(i: number, vector: number): void;
 }

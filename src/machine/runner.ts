@@ -4,13 +4,15 @@
 
 import { closeSync, openSync } from 'node:fs';
 import { Cpu } from '../cpu/cpu.js';
-import type { BootState } from '../boot/boot-state.js';
 import { Board } from './board.js';
 import { EmulateEngine } from './emulate-engine.js';
 import type { Engine } from './engine.js';
 import { GuestRunner, type StopReason } from './pc.js';
 import { ConfigError, type MachineConfig } from './config.js';
 import { ConsoleOutput, attachStdin } from './console.js';
+import { MachineDebugTarget } from './debug-target.js';
+import { CpuView } from './vcpu-view.js';
+import { startGdbServer } from '../../stub/index.js';
 
 export interface RunOptions {
   gdbPort?: number;
@@ -27,16 +29,6 @@ export interface RunResult {
 /** Instructions per event-loop turn: ~10-40 ms of work. */
 const SLICE = 1_000_000;
 
-export function applyBootState(cpu: Cpu, s: BootState): void {
-  cpu.cr0 = s.cr0;
-  cpu.gdtrBase = s.gdtrBase; cpu.gdtrLimit = s.gdtrLimit;
-  cpu.idtrBase = s.idtrBase; cpu.idtrLimit = s.idtrLimit;
-  for (let i = 0; i < 8; i++) cpu.regs[i] = s.regs[i];
-  s.segs.forEach((g, i) => cpu.setSegmentRaw(i, g.sel, g.base, g.limit, g.attr));
-  cpu.setEflags(s.eflags);
-  cpu.eip = s.eip;
-}
-
 /** Build the board, vCPUs and engine for a config (emulate mode). */
 export function buildMachine(config: MachineConfig, out: ConsoleOutput): { board: Board; cpus: Cpu[]; engine: Engine; runner: GuestRunner } {
   if (config.mode === 'vmm') throw new ConfigError('--mode vmm is not built yet; use --mode emulate');
@@ -48,9 +40,12 @@ export function buildMachine(config: MachineConfig, out: ConsoleOutput): { board
   });
   const engine = new EmulateEngine(cpus);
   board.setInstructionCounter((i) => engine.instructions(i));
-  const state = board.boot();
-  applyBootState(cpus[0], state);
   const runner = new GuestRunner(board, engine, config.cpus, config.quantum);
+  board.cpuControl = {
+    init: (id) => { if (id < cpus.length) { engine.initVcpu(id); runner.started[id] = false; } },
+    startup: (id, vector) => { if (id < cpus.length && !runner.started[id]) { engine.startupVcpu(id, vector); runner.started[id] = true; } },
+  };
+  engine.loadBootState(0, board.boot());
   return { board, cpus, engine, runner };
 }
 
@@ -76,13 +71,14 @@ export async function runMachine(config: MachineConfig, opts: RunOptions = {}): 
     }
   }
   const out = new ConsoleOutput(config.serial === 'stdio' ? 1 : serialFd, config.serial === 'none');
-  const { board, engine, runner } = buildMachine(config, out);
-  if (opts.gdbPort !== undefined) throw new ConfigError('--gdb is not built yet');
+  const { board, engine, runner, cpus } = buildMachine(config, out);
   const detachStdin = config.serial === 'stdio' ? attachStdin(board, () => runner.stop === null && (runner.stop = { kind: 'exit', status: 0 })) : () => {};
 
   const t0 = process.hrtime.bigint();
   try {
-    while (runner.stop === null && board.stop === null) {
+    if (opts.gdbPort !== undefined) {
+      await serveGdb(opts.gdbPort, Boolean(opts.wait), runner, cpus, board, out);
+    } else while (runner.stop === null && board.stop === null) {
       const left = config.maxInstructions - runner.instructions;
       if (left <= 0) { runner.stop = { kind: 'limit' }; break; }
       runner.runSlice(Math.min(SLICE, left));
@@ -111,4 +107,44 @@ export async function runMachine(config: MachineConfig, opts: RunOptions = {}): 
     engine: engine.stats(),
   };
   return { ...res, stats };
+}
+
+/** Run under the debugger: gdb drives execution until the guest ends or gdb kills it. */
+async function serveGdb(port: number, wait: boolean, runner: GuestRunner, cpus: Cpu[], board: Board, out: ConsoleOutput): Promise<void> {
+  board.externalWakeups = true; // Ctrl-C can always come
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => (finish = r));
+  const flushing = setInterval(() => out.flush(), 50);
+  const target = new MachineDebugTarget({
+    runner,
+    views: cpus.map((c, i) => new CpuView(c, i)),
+    cpus,
+    memory: {
+      read: (a, l) => board.mem.peek(a, l),
+      write: (a, d) => board.mem.poke(a, d),
+      isRam: (a) => board.mem.isRam(a),
+    },
+    onFinished: () => finish(),
+    onKill: () => {
+      runner.stop = { kind: 'exit', status: 0 };
+      finish();
+    },
+  });
+  let server;
+  try {
+    server = await startGdbServer({ target, port, startRunning: !wait, onKill: () => finish() });
+  } catch (e) {
+    clearInterval(flushing);
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new ConfigError(`gdb port ${port} is already in use`);
+    if (code === 'EACCES') throw new ConfigError(`no permission to listen on gdb port ${port}`);
+    throw new ConfigError(`cannot listen for gdb on port ${port}: ${(e as Error).message}`);
+  }
+  process.stderr.write(`trapvisor: waiting for gdb on 127.0.0.1:${server.port}${wait ? ' (guest halted until gdb continues)' : ''}\n`);
+  try {
+    await finished;
+  } finally {
+    clearInterval(flushing);
+    await server.close();
+  }
 }
