@@ -143,6 +143,10 @@ export class Monitor implements Engine {
       }
       if (v.cpl < 3) this.ensureScanned(ctx, (c.segBase[CS] + c.eip) >>> 0);
       const before = c.instructionCount;
+      // Work-around (CPU issue, reported): a fault while fetching the first
+      // block rewinds EIP to the stale insnEip; make it the current EIP.
+      c.insnEip = c.eip;
+      c.insnEsp = c.regs[4];
       const exit = c.run(v.interruptShadow ? 1 : end - before);
       if (c.instructionCount > before) v.interruptShadow = false;
       if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
