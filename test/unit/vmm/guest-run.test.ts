@@ -17,7 +17,23 @@ const CODE = 0x1000;
 function load(mem: PhysMem, code: number[]): void {
   writeLoaderGdt(mem);
   mem.poke(CODE, Uint8Array.from(code));
+  // An IDT at 0x3000 with one interrupt gate (SDM vol. 3, 6.11): vector 0x30 -> 0x08:0x1800, DPL 0.
+  mem.poke(0x3000 + 0x30 * 8, Uint8Array.of(0x00, 0x18, 0x08, 0x00, 0x00, 0x8e, 0x00, 0x00));
+  // The handler: records EFLAGS and the frame, then iret.
+  mem.poke(0x1800, Uint8Array.from(HANDLER));
+  // lidt operand at 0x3400: limit 0x1ff, base 0x3000.
+  mem.poke(0x3400, Uint8Array.of(0xff, 0x01, 0x00, 0x30, 0x00, 0x00));
 }
+
+const HANDLER = [
+  0x9c, 0x5a,                         // pushf; pop %edx
+  0x89, 0x15, 0x30, 0x20, 0x00, 0x00, // mov %edx,0x2030
+  0x8b, 0x44, 0x24, 0x04,             // mov 4(%esp),%eax   (CS in the frame)
+  0xa3, 0x34, 0x20, 0x00, 0x00,       // mov %eax,0x2034
+  0x8b, 0x44, 0x24, 0x08,             // mov 8(%esp),%eax   (EFLAGS in the frame)
+  0xa3, 0x38, 0x20, 0x00, 0x00,       // mov %eax,0x2038
+  0xcf,                               // iret
+];
 
 function runEmulated(code: number[]) {
   const mem = new PhysMem(GUEST);
@@ -73,7 +89,27 @@ const SENSITIVE = [
   0xf4,                               // hlt (IF=0: stays halted)
 ];
 
+// lidt; sti; int $0x30 (reflected through the guest IDT), then look at IF after iret.
+const INTERRUPT = [
+  0x0f, 0x01, 0x1d, 0x00, 0x34, 0x00, 0x00, // lidt 0x3400
+  0xfb,                               // sti
+  0xcd, 0x30,                         // int $0x30
+  0x9c, 0x8f, 0x05, 0x3c, 0x20, 0x00, 0x00, // pushf; pop 0x203c
+  0xfa, 0xf4,                         // cli; hlt
+];
+
 describe('guest programs under the monitor match plain emulation', () => {
+  it('int n through the guest IDT: frame with guest CS and virtual IF, IF cleared in the handler, restored by iret', () => {
+    const ref = runEmulated(INTERRUPT);
+    const vm = runVmm(INTERRUPT);
+    expect(ref.exit).toBe(Exit.HLT);
+    expect(vm.mon.stopReason).toBeNull();
+    expect(vm.exit).toBe(Exit.HLT);
+    expect(vm.regs).toEqual(ref.regs);
+    expect([...vm.mem.peek(0x2030, 0x10)]).toEqual([...ref.mem.peek(0x2030, 0x10)]);
+    expect(vm.mon.stats()).toMatchObject({ realCpl0Instructions: 0 });
+  });
+
   it('sensitive instructions show virtual state (cli/sti/pushf/popf/push cs/ss/sgdt/sidt/smsw/mov cr0)', () => {
     const ref = runEmulated(SENSITIVE);
     const vm = runVmm(SENSITIVE);
