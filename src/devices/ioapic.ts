@@ -8,7 +8,7 @@
 
 import type { AccessSize, MmioHandler, PhysMem } from '../bus/phys-mem.js';
 import type { IrqLine } from '../bus/irq.js';
-import type { ApicBus, EoiListener } from './apic-bus.js';
+import type { ApicBus, ApicMessage, EoiListener } from './apic-bus.js';
 
 export const IOAPIC_BASE = 0xfec00000;
 export const IOAPIC_PINS = 24;
@@ -42,6 +42,8 @@ export class IoApic implements MmioHandler, EoiListener {
   private irr = 0;
   private levels = 0; // current pin inputs
   private readonly lines: IrqLine[] = [];
+  /** Reused for every delivery: interrupts are a hot path, so no allocation per message. */
+  private readonly msg: ApicMessage = { dest: 0, logical: false, deliveryMode: 0, vector: 0, level: false };
 
   constructor(private readonly bus: ApicBus, id = 0) {
     this.id = id & 0x0f;
@@ -97,13 +99,13 @@ export class IoApic implements MmioHandler, EoiListener {
       } else {
         this.irr &= ~bit;
       }
-      this.bus.deliver({
-        dest: this.hi[pin] >>> 24,
-        logical: (lo & RTE_DEST_LOGICAL) !== 0,
-        deliveryMode: (lo >> 8) & 7,
-        vector: lo & 0xff,
-        level,
-      });
+      const m = this.msg;
+      m.dest = this.hi[pin] >>> 24;
+      m.logical = (lo & RTE_DEST_LOGICAL) !== 0;
+      m.deliveryMode = (lo >> 8) & 7;
+      m.vector = lo & 0xff;
+      m.level = level;
+      this.bus.deliver(m);
     }
   }
 
