@@ -53,7 +53,7 @@ export async function main(args: string[]): Promise<void> {
       'boot a kernel (multiboot ELF) or a disk image and run it',
       (y) => y
         .option('kernel', { type: 'string', describe: 'multiboot (v1) ELF kernel to load' })
-        .option('disk', { type: 'string', array: true, describe: 'IDE disk image FILE[,writable]; first = primary master, second = primary slave; without --kernel the first disk is booted. Writes stay in memory unless ,writable' })
+        .option('disk', { type: 'string', array: true, describe: 'IDE disk image FILE[,writable][,master|,slave]: first = primary master, second = slave (with --kernel a lone disk is the slave); without --kernel the master is booted. Writes stay in memory unless ,writable' })
         .option('cmdline', { type: 'string', describe: 'multiboot command line' })
         .option('memory', { type: 'number', default: DEFAULT_MEMORY_MIB, describe: 'guest memory in MiB' })
         .option('cpus', { type: 'number', default: 1, describe: 'number of vCPUs' })

@@ -29,7 +29,7 @@ import { loadBootSector, BOOT_DRIVE } from '../boot/bootsector.js';
 import { writeBiosData } from '../boot/bios.js';
 import { bootSectorState, multibootState, writeLoaderGdt, type BootState } from '../boot/boot-state.js';
 import { BootError } from '../boot/elf.js';
-import type { MachineConfig } from './config.js';
+import { placeDisks, type DiskSpec, type MachineConfig } from './config.js';
 
 export type BoardStop = { kind: 'exit'; status: number } | { kind: 'reset'; vcpu: number };
 
@@ -56,6 +56,8 @@ export class Board {
   /** INIT/STARTUP IPIs reach the vCPUs through this (set by the machine). */
   cpuControl: { init(apicId: number): void; startup(apicId: number, vector: number): void } = { init: () => {}, startup: () => {} };
   readonly disks: DiskImage[];
+  readonly master: DiskImage | null;
+  readonly slave: DiskImage | null;
   /** Per vCPU: what its INTR pin is connected to. */
   readonly interruptSources: InterruptSource[];
   stop: BoardStop | null = null;
@@ -99,8 +101,12 @@ export class Board {
     new DebugExit((status) => this.requestStop({ kind: 'exit', status })).register(this.io);
     new PortE9((b) => out.debugConsoleOut?.(b)).register(this.io);
     new PostPort().register(this.io);
-    this.disks = config.disks.map((d) => DiskImage.fromFile(d.path, { writable: d.writable }));
-    this.ide = new IdeChannel({ irq: irq(14), master: this.disks[0] ?? null, slave: this.disks[1] ?? null });
+    const placed = placeDisks(config.disks, config.kernel !== undefined);
+    const open = (d?: DiskSpec) => (d ? DiskImage.fromFile(d.path, { writable: d.writable }) : null);
+    this.master = open(placed.master);
+    this.slave = open(placed.slave);
+    this.disks = [this.master, this.slave].filter((d): d is DiskImage => d !== null);
+    this.ide = new IdeChannel({ irq: irq(14), master: this.master, slave: this.slave });
     this.ide.register(this.io);
     this.kbd = new Kbd8042({ irq1: irq(1), irq12: irq(12), onReset: () => this.requestStop({ kind: 'reset', vcpu: this.currentCpu }) });
     this.kbd.register(this.io);
@@ -154,7 +160,8 @@ export class Board {
       writeLoaderGdt(this.mem);
       return multibootState(k.entry, k.infoAddr, MULTIBOOT_BOOTLOADER_MAGIC);
     }
-    loadBootSector(this.mem, this.disks[0].data);
+    if (!this.master) throw new BootError('no primary master disk to boot from');
+    loadBootSector(this.mem, this.master.data);
     return bootSectorState(BOOT_DRIVE);
   }
 }

@@ -10,6 +10,8 @@ export type Mode = 'emulate' | 'vmm';
 export interface DiskSpec {
   path: string;
   writable: boolean;
+  /** Explicit position on the primary channel, if the user gave one. */
+  position?: 'master' | 'slave';
 }
 
 export interface MachineConfig {
@@ -36,10 +38,12 @@ export function parseDiskSpec(spec: string): DiskSpec {
   const parts = spec.split(',');
   const path = parts[0];
   let writable = false;
+  let position: DiskSpec['position'];
   for (const opt of parts.slice(1)) {
     if (opt === 'writable' || opt === 'rw') writable = true;
     else if (opt === 'snapshot' || opt === 'ro') writable = false;
-    else throw new ConfigError(`unknown disk option '${opt}' in '${spec}' (use FILE or FILE,writable)`);
+    else if (opt === 'master' || opt === 'slave') position = opt;
+    else throw new ConfigError(`unknown disk option '${opt}' in '${spec}' (use FILE[,writable][,master|,slave])`);
   }
   if (!path) throw new ConfigError('empty disk path');
   if (!existsSync(path)) throw new ConfigError(`disk image not found: ${path}`);
@@ -53,7 +57,30 @@ export function parseDiskSpec(spec: string): DiskSpec {
   if (st.size === 0 || st.size % 512 !== 0) {
     throw new ConfigError(`disk image size ${st.size} is not a non-zero multiple of 512 bytes: ${path}`);
   }
-  return { path, writable };
+  return { path, writable, position };
+}
+
+/**
+ * Primary-channel placement: explicit positions win; otherwise the first
+ * disk is the master and the second the slave, except that with --kernel a
+ * lone disk goes to the slave, where kernels loaded by a boot loader (xv6)
+ * keep their file system while the master holds the boot image.
+ */
+export function placeDisks(disks: DiskSpec[], haveKernel: boolean): { master?: DiskSpec; slave?: DiskSpec } {
+  const out: { master?: DiskSpec; slave?: DiskSpec } = {};
+  for (const d of disks) {
+    if (!d.position) continue;
+    if (out[d.position]) throw new ConfigError(`two disks given as the primary ${d.position}`);
+    out[d.position] = d;
+  }
+  const rest = disks.filter((d) => !d.position);
+  if (haveKernel && disks.length === 1 && rest.length === 1) return { slave: rest[0] };
+  for (const d of rest) {
+    if (!out.master) out.master = d;
+    else if (!out.slave) out.slave = d;
+    else throw new ConfigError('at most two disks (primary master and slave)');
+  }
+  return out;
 }
 
 export function validateConfig(c: MachineConfig): MachineConfig {
@@ -69,6 +96,8 @@ export function validateConfig(c: MachineConfig): MachineConfig {
     throw new ConfigError(`--memory must be an integer from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} MiB (got ${c.memoryMiB})`);
   }
   if (c.disks.length > 2) throw new ConfigError('at most two disks (primary master and slave)');
+  const placed = placeDisks(c.disks, c.kernel !== undefined);
+  if (c.kernel === undefined && !placed.master) throw new ConfigError('booting from disk needs a primary master disk');
   if (!(c.maxInstructions > 0)) throw new ConfigError('--max-instructions must be positive');
   return c;
 }

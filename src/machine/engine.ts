@@ -16,6 +16,8 @@ export interface Engine {
   runVcpu(i: number, budget: number): Exit;
   /** Guest instructions vCPU `i` has retired (drives virtual time). */
   instructions(i: number): number;
+  /** Why the engine stopped the guest for good (it then returns TRIPLE_FAULT), if it says. */
+  readonly stopReason?: string | null;
   /** Engine-specific counters for --stats (exits by cause etc.). */
   stats(): Record<string, unknown>;
   /** Put vCPU `i` in the state a boot path hands over (BSP at power-on). */

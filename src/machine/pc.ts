@@ -65,7 +65,7 @@ export class GuestRunner {
         if (exit === Exit.BREAKPOINT) this.stop = { kind: 'breakpoint', vcpu: i };
         else if (exit === Exit.WATCHPOINT) this.stop = { kind: 'watchpoint', vcpu: i };
         else if (exit === Exit.TRIPLE_FAULT) {
-          this.stop = { kind: 'triple-fault', vcpu: i, message: board.describeTripleFault(i) };
+          this.stop = { kind: 'triple-fault', vcpu: i, message: this.engine.stopReason ?? board.describeTripleFault(i) };
         }
         if (this.stop !== null || board.stop !== null) break;
       }

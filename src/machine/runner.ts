@@ -10,8 +10,12 @@ import type { Engine } from './engine.js';
 import { GuestRunner, type StopReason } from './pc.js';
 import { ConfigError, type MachineConfig } from './config.js';
 import { ConsoleOutput, attachStdin } from './console.js';
-import { MachineDebugTarget } from './debug-target.js';
-import { CpuView } from './vcpu-view.js';
+import { CpuView, VmmVcpuView, type VcpuView } from './vcpu-view.js';
+import { MachineDebugTarget, type DebugMemory } from './debug-target.js';
+import { PhysMem } from '../bus/phys-mem.js';
+import { planHost } from '../vmm/guests.js';
+import { createVmmEngine } from '../vmm/monitor.js';
+import { vmmMonitor, VMM_MONITOR_HELP } from './vmm-monitor.js';
 import { startGdbServer } from '../../stub/index.js';
 
 export interface RunOptions {
@@ -29,16 +33,62 @@ export interface RunResult {
 /** Instructions per event-loop turn: ~10-40 ms of work. */
 const SLICE = 1_000_000;
 
-/** Build the board, vCPUs and engine for a config (emulate mode). */
-export function buildMachine(config: MachineConfig, out: ConsoleOutput): { board: Board; cpus: Cpu[]; engine: Engine; runner: GuestRunner } {
-  if (config.mode === 'vmm') throw new ConfigError('--mode vmm is not built yet; use --mode emulate');
-  const board = new Board(config, out);
-  const cpus = Array.from({ length: config.cpus }, (_, i) => {
-    const cpu = new Cpu(board.mem, board.io, { apicId: i });
-    cpu.interrupts = board.interruptSources[i];
-    return cpu;
-  });
-  const engine = new EmulateEngine(cpus);
+export interface BuiltMachine {
+  board: Board;
+  /** The CPUs executing the guest (under the VMM: the real, deprivileged ones). */
+  cpus: Cpu[];
+  engine: Engine;
+  runner: GuestRunner;
+  views: VcpuView[];
+  memory: DebugMemory;
+  monitor?: (cmd: string) => string | null;
+  monitorHelp?: string;
+}
+
+/** Build the board, vCPUs and engine for a config. */
+export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMachine {
+  const guestBytes = config.memoryMiB << 20;
+  let board: Board;
+  let cpus: Cpu[];
+  let engine: Engine;
+  let views: VcpuView[];
+  let memory: DebugMemory;
+  let monitor: BuiltMachine['monitor'];
+  let monitorHelp: string | undefined;
+  if (config.mode === 'vmm') {
+    // The guest's RAM is a window on host RAM; the VMM's structures and
+    // every other guest live outside it.
+    const layout = planHost([{ size: guestBytes, vcpus: config.cpus }]);
+    const host = new PhysMem(layout.hostRamBytes);
+    const place = layout.guests[0];
+    board = new Board(config, out, host.window(place.base, place.size));
+    const mon = createVmmEngine({ host, mem: board.mem, place, io: board.io, interrupts: board.interruptSources });
+    engine = mon;
+    cpus = mon.vcpus.map((v) => v.cpu);
+    views = mon.vcpus.map((v) => new VmmVcpuView(v));
+    const reg = mon.guest.registry;
+    memory = {
+      read: (a, l) => reg.originalBytes(a, l),
+      write: (a, d) => reg.debuggerWrite(a, d),
+      isRam: (a) => board.mem.isRam(a),
+    };
+    monitor = (cmd) => vmmMonitor(mon, cmd);
+    monitorHelp = VMM_MONITOR_HELP;
+  } else {
+    board = new Board(config, out);
+    cpus = Array.from({ length: config.cpus }, (_, i) => {
+      const cpu = new Cpu(board.mem, board.io, { apicId: i });
+      cpu.interrupts = board.interruptSources[i];
+      return cpu;
+    });
+    engine = new EmulateEngine(cpus);
+    views = cpus.map((c, i) => new CpuView(c, i));
+    memory = {
+      read: (a, l) => board.mem.peek(a, l),
+      write: (a, d) => board.mem.poke(a, d),
+      isRam: (a) => board.mem.isRam(a),
+    };
+  }
   board.setInstructionCounter((i) => engine.instructions(i));
   const runner = new GuestRunner(board, engine, config.cpus, config.quantum);
   board.cpuControl = {
@@ -46,7 +96,7 @@ export function buildMachine(config: MachineConfig, out: ConsoleOutput): { board
     startup: (id, vector) => { if (id < cpus.length && !runner.started[id]) { engine.startupVcpu(id, vector); runner.started[id] = true; } },
   };
   engine.loadBootState(0, board.boot());
-  return { board, cpus, engine, runner };
+  return { board, cpus, engine, runner, views, memory, monitor, monitorHelp };
 }
 
 function describe(stop: StopReason | null): { exitCode: number; message?: string } {
@@ -71,13 +121,14 @@ export async function runMachine(config: MachineConfig, opts: RunOptions = {}): 
     }
   }
   const out = new ConsoleOutput(config.serial === 'stdio' ? 1 : serialFd, config.serial === 'none');
-  const { board, engine, runner, cpus } = buildMachine(config, out);
+  const m = buildMachine(config, out);
+  const { board, engine, runner } = m;
   const detachStdin = config.serial === 'stdio' ? attachStdin(board, () => runner.stop === null && (runner.stop = { kind: 'exit', status: 0 })) : () => {};
 
   const t0 = process.hrtime.bigint();
   try {
     if (opts.gdbPort !== undefined) {
-      await serveGdb(opts.gdbPort, Boolean(opts.wait), runner, cpus, board, out);
+      await serveGdb(opts.gdbPort, Boolean(opts.wait), m, out);
     } else while (runner.stop === null && board.stop === null) {
       const left = config.maxInstructions - runner.instructions;
       if (left <= 0) { runner.stop = { kind: 'limit' }; break; }
@@ -110,20 +161,19 @@ export async function runMachine(config: MachineConfig, opts: RunOptions = {}): 
 }
 
 /** Run under the debugger: gdb drives execution until the guest ends or gdb kills it. */
-async function serveGdb(port: number, wait: boolean, runner: GuestRunner, cpus: Cpu[], board: Board, out: ConsoleOutput): Promise<void> {
+async function serveGdb(port: number, wait: boolean, m: BuiltMachine, out: ConsoleOutput): Promise<void> {
+  const { runner, board } = m;
   board.externalWakeups = true; // Ctrl-C can always come
   let finish!: () => void;
   const finished = new Promise<void>((r) => (finish = r));
   const flushing = setInterval(() => out.flush(), 50);
   const target = new MachineDebugTarget({
     runner,
-    views: cpus.map((c, i) => new CpuView(c, i)),
-    cpus,
-    memory: {
-      read: (a, l) => board.mem.peek(a, l),
-      write: (a, d) => board.mem.poke(a, d),
-      isRam: (a) => board.mem.isRam(a),
-    },
+    views: m.views,
+    cpus: m.cpus,
+    memory: m.memory,
+    monitor: m.monitor,
+    monitorHelp: m.monitorHelp,
     onFinished: () => finish(),
     onKill: () => {
       runner.stop = { kind: 'exit', status: 0 };

@@ -3,6 +3,8 @@
 // emulate engine reads the CPU directly; the VMM supplies its virtual state.
 
 import type { Cpu } from '../cpu/cpu.js';
+import type { VcpuContext } from '../vmm/context.js';
+import { walkGuest, WalkResult } from '../vmm/guest-walk.js';
 
 /** Register order of stub/target.ts `Reg` (gdb's i386 core, then system registers). */
 export interface VcpuView {
@@ -72,5 +74,52 @@ export class CpuView implements VcpuView {
 
   pcLinear(): number {
     return (this.cpu.segBase[1] + this.cpu.eip) >>> 0;
+  }
+}
+
+/**
+ * A vCPU under the VMM as the guest believes it is: virtual CPL/IF/IOPL,
+ * the guest's CS/SS selectors (not the real RPL-3 ones), virtual control
+ * and descriptor-table registers, translation through the guest's own page
+ * tables (virtual CR3), never the shadow.
+ */
+export class VmmVcpuView implements VcpuView {
+  private readonly walk = new WalkResult();
+  constructor(private readonly ctx: VcpuContext) {}
+
+  registers(): number[] {
+    const c = this.ctx.cpu, v = this.ctx.v;
+    const r: number[] = [];
+    for (let i = 0; i < 8; i++) r.push(c.regs[i] >>> 0);
+    r.push(c.eip >>> 0, this.ctx.eflags >>> 0);
+    for (const s of SEG_ORDER) r.push(s === 1 ? v.csSel : s === 2 ? v.ssSel : c.segSel[s]);
+    for (const s of SEG_ORDER) r.push(c.segBase[s]);
+    r.push(v.cr0 >>> 0, v.cr2 >>> 0, v.cr3 >>> 0, v.cr4 >>> 0, v.gdtrBase >>> 0, v.gdtrLimit, v.idtrBase >>> 0, v.idtrLimit, v.ldtrSel, v.trSel);
+    return r;
+  }
+
+  writeRegister(reg: number, value: number): boolean {
+    const c = this.ctx.cpu;
+    value >>>= 0;
+    if (reg < 8) { c.regs[reg] = value; return true; }
+    if (reg === 8) { c.eip = value; return true; }
+    if (reg === 9) { this.ctx.eflags = value; return true; }
+    return false; // segment and control registers: only the guest changes them under the VMM
+  }
+
+  translate(linear: number): number {
+    if (!walkGuest(this.ctx.g.mem, this.ctx.v, linear >>> 0, false, false, false, this.walk)) return -1;
+    return this.walk.gpa;
+  }
+
+  describe(): string {
+    const c = this.ctx.cpu, v = this.ctx.v;
+    const mode = !(v.cr0 & 1) ? 'real mode' : c.cs32 ? 'protected' : 'protected 16-bit';
+    const paging = v.cr0 & 0x80000000 ? ', paging' : '';
+    return `CPU#${this.ctx.index} [${mode}${paging}, CPL${v.cpl}, vmm${v.halted ? ', halted' : ''}]`;
+  }
+
+  pcLinear(): number {
+    return (this.ctx.cpu.segBase[1] + this.ctx.cpu.eip) >>> 0;
   }
 }
