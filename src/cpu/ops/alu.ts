@@ -151,7 +151,8 @@ export function rcl(c: LazyFlags, bits: number, v: number, count: number): numbe
     r = mask(bits, (r << 1) | cf);
     cf = out;
   }
-  setCfOf(c, cf, cf ^ ((r >>> (bits - 1)) & 1));
+  // OF = old MSB xor new MSB for every count (QEMU helper_rcl; the SDM defines only count 1).
+  setCfOf(c, cf, ((v ^ r) >>> (bits - 1)) & 1);
   return r;
 }
 export function rcr(c: LazyFlags, bits: number, v: number, count: number): number {
@@ -165,7 +166,7 @@ export function rcr(c: LazyFlags, bits: number, v: number, count: number): numbe
     r = mask(bits, (r >>> 1) | (cf << (bits - 1)));
     cf = out;
   }
-  setCfOf(c, cf, ((r >>> (bits - 1)) ^ (r >>> (bits - 2))) & 1);
+  setCfOf(c, cf, ((v ^ r) >>> (bits - 1)) & 1);
   return r;
 }
 
@@ -209,7 +210,7 @@ export function shrd(c: LazyFlags, bits: number, dst: number, src: number, count
   let r: number, pre: number;
   if (bits === 32) {
     r = (dst >>> count | src << (32 - count)) >>> 0;
-    pre = count === 1 ? dst : (dst >>> (count - 1) | src << (33 - count)) >>> 0;
+    pre = dst >>> (count - 1); // QEMU keeps only dst here: OF for count > 1 ignores src bits
   } else {
     const v = dst * 4294967296 + src * 65536 + dst;
     r = Math.floor(v / 2 ** count) % 65536;

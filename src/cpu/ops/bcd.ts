@@ -14,12 +14,13 @@ function setFlags(c: Cpu, arith: number): void {
   c.ccOp = CC_EFLAGS;
 }
 
-/** 27 daa. QEMU tests AL > 0x9F after the low-nibble adjust; OF is cleared. */
+/** 27 daa (SDM: the high adjust tests the original AL > 0x99); OF is cleared as in QEMU. */
 export function daa(c: Cpu): void {
   const old = arithFlags(c);
   let al = c.regs8[0], f = 0;
+  const al1 = al;
   if ((al & 0xf) > 9 || (old & AF)) { al = (al + 6) & 0xff; f |= AF; }
-  if (al > 0x9f || (old & CF)) { al = (al + 0x60) & 0xff; f |= CF; }
+  if (al1 > 0x99 || (old & CF)) { al = (al + 0x60) & 0xff; f |= CF; }
   c.regs8[0] = al;
   setFlags(c, f | (al === 0 ? ZF : 0) | PARITY[al] | (al & SF));
 }
