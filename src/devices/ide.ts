@@ -436,8 +436,11 @@ export class IdeChannel implements PortDevice {
   }
 
   private readStatus(): number {
-    // With no device selected, QEMU floats the status to 0 (xv6's slave probe relies on it).
-    if (!this.cur) return 0;
+    // With no device selected, QEMU floats the status to 0 (xv6's slave probe
+    // relies on it) -- except for an absent master beside a present slave,
+    // where QEMU answers with the master's reset status, DRDY|DSC (xv6 booted
+    // with -kernel and only fs.img as the slave waits for DRDY there).
+    if (!this.cur) return (this.select & SEL_DEV) === 0 && this.anyDrive ? 0x50 : 0;
     return this.status;
   }
 
