@@ -24,6 +24,8 @@ import { Lapic, LapicRouter } from '../devices/lapic.js';
 import { IoApic } from '../devices/ioapic.js';
 import { writeMpTable } from '../devices/mptable.js';
 import { fanout } from '../bus/irq.js';
+import { Cga } from '../devices/cga.js';
+import { RtcCmos } from '../devices/rtc-cmos.js';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from '../boot/multiboot.js';
 import { loadBootSector, BOOT_DRIVE } from '../boot/bootsector.js';
 import { writeBiosData } from '../boot/bios.js';
@@ -31,11 +33,16 @@ import { bootSectorState, multibootState, writeLoaderGdt, type BootState } from 
 import { BootError } from '../boot/elf.js';
 import { placeDisks, type DiskSpec, type MachineConfig } from './config.js';
 
+/** What the RTC reads at virtual time 0. */
+export const RTC_EPOCH = Date.UTC(2026, 0, 1, 0, 0, 0);
+
 export type BoardStop = { kind: 'exit'; status: number } | { kind: 'reset'; vcpu: number };
 
 export interface BoardIo {
   /** A byte the guest wrote to COM1. */
   serialOut(byte: number): void;
+  /** Text the guest put on the CGA screen, recovered as a teletype stream. */
+  cgaText?(text: string): void;
   /** A byte the guest wrote to the 0xE9 debug console. */
   debugConsoleOut?(byte: number): void;
 }
@@ -53,6 +60,8 @@ export class Board {
   readonly lapics: Lapic[];
   readonly lapicRouter: LapicRouter;
   readonly ioapic: IoApic;
+  readonly cga: Cga;
+  readonly rtc: RtcCmos;
   /** INIT/STARTUP IPIs reach the vCPUs through this (set by the machine). */
   cpuControl: { init(apicId: number): void; startup(apicId: number, vector: number): void } = { init: () => {}, startup: () => {} };
   readonly disks: DiskImage[];
@@ -108,6 +117,13 @@ export class Board {
     this.disks = [this.master, this.slave].filter((d): d is DiskImage => d !== null);
     this.ide = new IdeChannel({ irq: irq(14), master: this.master, slave: this.slave });
     this.ide.register(this.io);
+    this.cga = new Cga({ onText: (t) => out.cgaText?.(t) });
+    this.cga.register(this.io, this.mem);
+    // Deterministic wall clock: the RTC starts at a fixed date and advances
+    // with virtual time, so runs reproduce.
+    this.rtc = new RtcCmos({ startTime: RTC_EPOCH, memoryBytes: this.mem.ramSize, irq: irq(8), now });
+    this.rtc.register(this.io);
+    this.clock.add(this.rtc);
     this.kbd = new Kbd8042({ irq1: irq(1), irq12: irq(12), onReset: () => this.requestStop({ kind: 'reset', vcpu: this.currentCpu }) });
     this.kbd.register(this.io);
     this.interruptSources = this.lapics;

@@ -8,9 +8,25 @@ import type { Board } from './board.js';
 export class ConsoleOutput {
   private buf = new Uint8Array(65536);
   private len = 0;
-  constructor(private readonly fd: number | null, private readonly discard: boolean) {}
+  private serialSeen = false;
+  /**
+   * @param cga 'on': CGA text goes to the same output as COM1; 'auto': only
+   * while the guest has written nothing to COM1 (kernels that print only to
+   * the screen are not silent); 'off': never.
+   */
+  constructor(private readonly fd: number | null, private readonly discard: boolean, private readonly cga: 'auto' | 'on' | 'off' = 'auto') {}
+
+  cgaText(text: string): void {
+    if (this.cga === 'off' || (this.cga === 'auto' && this.serialSeen)) return;
+    for (let i = 0; i < text.length; i++) this.put(text.charCodeAt(i) & 0xff);
+  }
 
   serialOut(byte: number): void {
+    this.serialSeen = true;
+    this.put(byte);
+  }
+
+  private put(byte: number): void {
     if (this.discard || this.fd === null) return;
     if (this.len === this.buf.length) this.flush();
     this.buf[this.len++] = byte;

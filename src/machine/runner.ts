@@ -120,7 +120,7 @@ export async function runMachine(config: MachineConfig, opts: RunOptions = {}): 
       throw new ConfigError(`cannot open serial output ${config.serial}: ${(e as Error).message}`);
     }
   }
-  const out = new ConsoleOutput(config.serial === 'stdio' ? 1 : serialFd, config.serial === 'none');
+  const out = new ConsoleOutput(config.serial === 'stdio' ? 1 : serialFd, config.serial === 'none', opts.cgaMirror ?? 'auto');
   const m = buildMachine(config, out);
   const { board, engine, runner } = m;
   const detachStdin = config.serial === 'stdio' ? attachStdin(board, () => runner.stop === null && (runner.stop = { kind: 'exit', status: 0 })) : () => {};
