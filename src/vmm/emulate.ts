@@ -14,6 +14,7 @@ import { fault, faultNoCode } from '../cpu/fault.js';
 import type { Insn } from '../cpu/insn.js';
 import { ea, getReg, readEw, setReg } from '../cpu/operand.js';
 import { descAttr, descLimit, type VcpuContext } from './context.js';
+import { guestFarTransfer } from './far-transfer.js';
 import { guestIret, guestRetFar, KIND_EXCEPTION, KIND_SOFT } from './reflect.js';
 
 /** What the monitor does after an emulation. */
@@ -229,7 +230,8 @@ export function emulate(ctx: VcpuContext, i: Insn): Emu {
     }
     case 0x9a: case 0xea: {
       c.eip = next;
-      return farTransfer(ctx, i.imm2 & 0xffff, i.imm >>> 0, i.os, op === 0x9a, next);
+      guestFarTransfer(ctx, i.imm2 & 0xffff, i.imm >>> 0, i.os, op === 0x9a, next);
+      return Emu.Next;
     }
     case 0xff: {
       const off = ea(c, i);
@@ -243,7 +245,8 @@ export function emulate(ctx: VcpuContext, i: Insn): Emu {
       const o = c.rd(i.os, i.seg, off);
       const sel = c.rd(2, i.seg, (off + i.os) >>> 0);
       c.eip = next;
-      return farTransfer(ctx, sel, o, i.os, i.reg === 3, next);
+      guestFarTransfer(ctx, sel, o, i.os, i.reg === 3, next);
+      return Emu.Next;
     }
     default:
       return stop(`no emulation for opcode ${op.toString(16)} (${i.row?.mnem ?? '?'})`);
@@ -435,30 +438,4 @@ function ioAllowed(ctx: VcpuContext, port: number, size: number): boolean {
   } catch {
     return false;
   }
-}
-
-/** Far JMP/CALL to a code segment (SDM vol. 3, 5.8.1). Gates are not emulated yet. */
-function farTransfer(ctx: VcpuContext, sel: number, off: number, os: number, call: boolean, ret: number): Emu {
-  const c = ctx.cpu, v = ctx.v;
-  if (os === 2) off &= 0xffff;
-  const idx = sel & 0xfffc;
-  if (idx === 0) fault(GP, 0);
-  if (!ctx.readDescriptor(sel)) fault(GP, idx);
-  const attr = descAttr(ctx.descHi), dpl = (ctx.descHi >>> 13) & 3;
-  if (!(attr & 0x10)) return stop('far transfer through a call/task gate: not emulated by this VMM yet');
-  if ((attr & 0x18) !== 0x18) fault(GP, idx);
-  if (attr & 0x04 ? dpl > v.cpl : (sel & 3) > v.cpl || dpl !== v.cpl) fault(GP, idx);
-  if (!(attr & 0x80)) fault(NP, idx);
-  if (off > descLimit(ctx.descLo, ctx.descHi)) fault(GP, 0);
-  if (call) {
-    const m = c.spMask;
-    const sp1 = (c.regs[4] - os) & m, sp2 = (sp1 - os) & m;
-    c.wr(os, SS, sp1 >>> 0, v.csSel);
-    c.wr(os, SS, sp2 >>> 0, ret);
-    if (c.ss32) c.regs[4] = sp2; else c.regs16[8] = sp2;
-  }
-  ctx.markAccessed(sel);
-  ctx.loadCs(sel, v.cpl);
-  c.eip = off >>> 0;
-  return Emu.Next;
 }

@@ -9,7 +9,7 @@ import type { IoBus } from '../bus/io-bus.js';
 import type { InterruptSource } from '../bus/irq.js';
 import type { PhysMem } from '../bus/phys-mem.js';
 import type { BootState } from '../boot/boot-state.js';
-import { BP, CS, GP, OFV, PFV, SS } from '../cpu/arch.js';
+import { BP, CS, GP, NP as NPV, OFV, PFV, SS } from '../cpu/arch.js';
 import { Cpu } from '../cpu/cpu.js';
 import { decodeInto } from '../cpu/decode.js';
 import { Exit } from '../cpu/exit.js';
@@ -48,6 +48,8 @@ function emulatedOnGp(op: number, reg: number): boolean {
     case 0x6c: case 0x6d: case 0x6e: case 0x6f:
     case 0x120: case 0x121: case 0x122: case 0x123: case 0x106: case 0x108: case 0x109: case 0x130: case 0x132:
       return true;
+    case 0x9a: case 0xea: return true; // far call/jmp: gates are never usable natively (far-transfer.ts)
+    case 0xff: return reg === 3 || reg === 5;
     case 0x8e: return reg === SS;
     case 0x100: return reg === 2 || reg === 3;
     case 0x101: return reg === 2 || reg === 3 || reg === 6 || reg === 7;
@@ -168,9 +170,9 @@ export class Monitor implements Engine {
     this.reflectOrStop(ctx, vector, KIND_EXTERNAL, 0, false);
   }
 
-  private reflectOrStop(ctx: VcpuContext, vector: number, kind: number, error: number, hasError: boolean): void {
+  private reflectOrStop(ctx: VcpuContext, vector: number, kind: number, error: number, hasError: boolean, insnEip = -1): void {
     this.guest.stats.bump(`reflect:${vector}`);
-    if (reflect(ctx, vector, kind, error, hasError) === 'triple-fault') {
+    if (reflect(ctx, vector, kind, error, hasError, insnEip) === 'triple-fault') {
       this.stopGuest(`guest triple fault (shutdown) on vCPU ${ctx.index} delivering vector ${vector}`);
     }
   }
@@ -215,6 +217,18 @@ export class Monitor implements Engine {
         this.runEmulation(ctx, i);
         return;
       }
+      case NPV: {
+        // Far call/jmp through a call gate from guest user code: the shadow
+        // marks system descriptors not present, so emulate it.
+        const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
+        if (i && (i.op === 0x9a || i.op === 0xea || (i.op === 0xff && (i.reg === 3 || i.reg === 5)))) {
+          g.stats.bump(`emulate:${i.row?.mnem ?? 'far'}`);
+          this.runEmulation(ctx, i);
+          return;
+        }
+        this.reflectOrStop(ctx, vec, KIND_EXCEPTION, err, true);
+        return;
+      }
       case OFV: // INTO not patched (guest user code): a trap to vector 4
         c.eip = (c.eip + 1) >>> 0;
         c.instructionCount++;
@@ -255,7 +269,7 @@ export class Monitor implements Engine {
         break;
       case Emu.Reflect:
         if (pending.kind === KIND_SOFT) c.instructionCount++;
-        this.reflectOrStop(ctx, pending.vector, pending.kind, pending.error, pending.hasError);
+        this.reflectOrStop(ctx, pending.vector, pending.kind, pending.error, pending.hasError, eip);
         break;
       case Emu.Stop: this.stopGuest(`${pending.reason} (vCPU ${ctx.index}, eip ${(eip >>> 0).toString(16)})`); break;
       case Emu.Rerun: break;

@@ -29,7 +29,7 @@ function window(attr: number, limit: number): [number, number] {
 }
 
 /** Pushes onto a guest stack through the guest's tables; nothing commits until the caller does. */
-class GuestFrame {
+export class GuestFrame {
   base = 0; lo = 0; hi = 0; big = true; sp = 0; user = false; err = 0;
   init(base: number, lo: number, hi: number, big: boolean, sp: number, user: boolean, err: number): void {
     this.base = base; this.lo = lo; this.hi = hi; this.big = big; this.sp = sp; this.user = user; this.err = err;
@@ -42,6 +42,31 @@ class GuestFrame {
   }
 }
 const FR = new GuestFrame();
+
+/** The inner stack a privilege change to `dpl` switches to, read from the guest's TSS (SDM vol. 3, 7.2.1). */
+export const INNER = { ss: 0, esp: 0, lo: 0, hi: 0, base: 0, sattr: 0, sdLo: 0, sdHi: 0 };
+
+/**
+ * Fetch SS:ESP for `dpl` from the guest TSS and check the SS descriptor
+ * as hardware does (#TS/#SS with `ext`); fills INNER (descriptor too).
+ */
+export function innerStack(ctx: VcpuContext, dpl: number, ext: number): void {
+  const v = ctx.v;
+  const is32 = (v.trAttr & 0xf) === 0x9 || (v.trAttr & 0xf) === 0xb;
+  const toff = is32 ? 4 + dpl * 8 : 2 + dpl * 4;
+  if (toff + (is32 ? 7 : 3) > v.trLimit || !(v.trSel & 0xfffc)) fault(TS, (v.trSel & 0xfffc) | ext);
+  const nesp = is32 ? ctx.read((v.trBase + toff) >>> 0, 4, false) : ctx.read((v.trBase + toff) >>> 0, 2, false);
+  const nss = ctx.read((v.trBase + toff + (is32 ? 4 : 2)) >>> 0, 2, false);
+  const sidx = nss & 0xfffc;
+  if (sidx === 0) fault(TS, ext);
+  if (!ctx.readDescriptor(nss)) fault(TS, sidx | ext);
+  const slo = ctx.descLo, shi = ctx.descHi, sattr = descAttr(shi);
+  if ((nss & 3) !== dpl || dplOf(shi) !== dpl || !isDataAttr(sattr) || !(sattr & ATTR_RW)) fault(TS, sidx | ext);
+  if (!(sattr & ATTR_P)) fault(SSV, sidx | ext);
+  const [wlo, whi] = window(sattr, descLimit(slo, shi));
+  INNER.ss = nss; INNER.esp = nesp >>> 0; INNER.lo = wlo; INNER.hi = whi; INNER.base = descBase(slo, shi);
+  INNER.sattr = sattr; INNER.sdLo = slo; INNER.sdHi = shi;
+}
 
 /**
  * Deliver `vector` to the guest once (no double-fault handling): throws
@@ -75,25 +100,16 @@ function deliverOnce(ctx: VcpuContext, vector: number, kind: number, error: numb
   const oldCs = v.csSel, oldEip = c.eip >>> 0;
   if (!(attr & ATTR_DC) && dpl < v.cpl) {
     // Inner level: SS:ESP from the guest's TSS (SDM vol. 3, 6.12.1, 7.2.1).
-    const is32 = (v.trAttr & 0xf) === 0x9 || (v.trAttr & 0xf) === 0xb;
-    const toff = is32 ? 4 + dpl * 8 : 2 + dpl * 4;
-    if (toff + (is32 ? 7 : 3) > v.trLimit || !(v.trSel & 0xfffc)) fault(TS, (v.trSel & 0xfffc) | ext);
-    const nesp = is32 ? ctx.read((v.trBase + toff) >>> 0, 4, false) : ctx.read((v.trBase + toff) >>> 0, 2, false);
-    const nss = ctx.read((v.trBase + toff + (is32 ? 4 : 2)) >>> 0, 2, false);
-    const sidx = nss & 0xfffc;
-    if (sidx === 0) fault(TS, ext);
-    if (!ctx.readDescriptor(nss)) fault(TS, sidx | ext);
-    const slo = ctx.descLo, shi = ctx.descHi, sattr = descAttr(shi);
-    if ((nss & 3) !== dpl || dplOf(shi) !== dpl || !isDataAttr(sattr) || !(sattr & ATTR_RW)) fault(TS, sidx | ext);
-    if (!(sattr & ATTR_P)) fault(SSV, sidx | ext);
-    const [wlo, whi] = window(sattr, descLimit(slo, shi));
-    FR.init(descBase(slo, shi), wlo, whi, (sattr & ATTR_DB) !== 0, nesp >>> 0, dpl === 3, sidx | ext);
+    innerStack(ctx, dpl, ext);
+    const nss = INNER.ss, sattr = INNER.sattr;
+    FR.init(INNER.base, INNER.lo, INNER.hi, (sattr & ATTR_DB) !== 0, INNER.esp, dpl === 3, (nss & 0xfffc) | ext);
     FR.push(ctx, size, v.ssSel);
     FR.push(ctx, size, c.regs[4] >>> 0);
     FR.push(ctx, size, flags);
     FR.push(ctx, size, oldCs);
     FR.push(ctx, size, oldEip);
     if (hasError) FR.push(ctx, size, error);
+    ctx.descLo = INNER.sdLo; ctx.descHi = INNER.sdHi;
     ctx.markAccessed(nss);
     ctx.loadSs(nss);
     if (sattr & ATTR_DB) c.regs[4] = FR.sp; else c.regs16[8] = FR.sp;
@@ -128,9 +144,11 @@ export type ReflectResult = 'ok' | 'triple-fault';
  * the double-fault rules (SDM vol. 3, 6.15 interrupt 8, table 6-5) and
  * shutdown on a fault while delivering #DF.
  */
-export function reflect(ctx: VcpuContext, vector: number, kind: number, error: number, hasError: boolean): ReflectResult {
+export function reflect(ctx: VcpuContext, vector: number, kind: number, error: number, hasError: boolean, insnEip = -1): ReflectResult {
   const c = ctx.cpu;
-  const esp = c.regs[4], eip = c.eip;
+  // A fault while delivering INT n is reported at the INT instruction
+  // itself (it did not complete), not after it.
+  const esp = c.regs[4], eip = kind === KIND_SOFT && insnEip >= 0 ? insnEip : c.eip;
   const contributory = (n: number): boolean => n < 32 && ((CONTRIBUTORY >>> n) & 1) !== 0;
   let vec = vector, k = kind, err = error, hasErr = hasError;
   for (let attempt = 0; attempt < 4; attempt++) {
