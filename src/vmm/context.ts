@@ -68,7 +68,8 @@ export class VcpuContext {
     host.write16(slotBase + SLOT_TSS * PAGE + 0x66, 0x68);
     const v = this.v;
     this.gatedInterrupts = {
-      hasInterrupt: () => (v.vflags & IF) !== 0 && !v.interruptShadow && source.hasInterrupt(),
+      // At virtual CPL 3 the real IF is the guest's (see realFlags); the CPU checks it itself.
+      hasInterrupt: () => (v.cpl === 3 || (v.vflags & IF) !== 0) && !v.interruptShadow && source.hasInterrupt(),
       acknowledge: () => source.acknowledge(),
     };
   }
@@ -97,16 +98,37 @@ export class VcpuContext {
     c.interceptExceptions = 0xffffffff;
     c.interceptInterrupts = true;
     c.interrupts = this.gatedInterrupts;
-    // Real IF=1, IOPL=0: the guest's IF/IOPL are virtual.
-    c.setEflags(((c.getEflags() & ~IOPL) | IF) >>> 0);
+    c.setEflags(this.realFlags(c.getEflags()));
+  }
+
+  /**
+   * The real EFLAGS that realize guest EFLAGS `val` at the current virtual
+   * CPL. Guest kernel (CPL < 3): real IF=1 and IOPL=0, so CLI/STI/IN/OUT
+   * trap and the VMM keeps IF/IOPL virtually. Guest user code (CPL 3):
+   * the real CPL equals the virtual one, so the real IF/IOPL can simply be
+   * the guest's: PUSHF, POPF, CLI/STI (IOPL 3) and IRET then behave
+   * natively exactly as on hardware (SDM vol. 2, POPF/CLI at CPL 3). IOPL 3
+   * only lets the guest reach its own port bus, which the real CPU is wired
+   * to anyway.
+   */
+  private realFlags(val: number): number {
+    if (this.v.cpl === 3) return ((val & ~(IF | IOPL)) | this.v.vflags) >>> 0;
+    return ((val & ~IOPL) | IF) >>> 0;
+  }
+
+  /** After native execution at virtual CPL 3: the real IF/IOPL are the guest's. */
+  syncUserFlags(): void {
+    if (this.v.cpl === 3) this.v.vflags = this.cpu.getEflags() & (IF | IOPL);
   }
 
   /** Change the virtual CPL: switch shadow directory and descriptor-table variant. */
   setCpl(cpl: number): void {
     const v = this.v;
     if (v.cpl === cpl) return;
+    this.syncUserFlags();
     v.cpl = cpl;
     const c = this.cpu, user = cpl === 3;
+    c.setEflags(this.realFlags(c.getEflags()));
     c.cr3 = this.shadow.directory(user ? SHADOW_USER : SHADOW_KERNEL);
     c.gdtrBase = winLin(user ? SLOT_GDT_USER : SLOT_GDT_KERNEL);
     c.ldtrBase = winLin(user ? SLOT_LDT_USER : SLOT_LDT_KERNEL);
@@ -218,6 +240,7 @@ export class VcpuContext {
 
   /** Null SS (only legal for CPL < 3 in 64-bit mode; kept for completeness). */
   get eflags(): number {
+    this.syncUserFlags();
     return this.v.guestEflags(this.cpu.getEflags());
   }
 
@@ -227,7 +250,7 @@ export class VcpuContext {
    */
   set eflags(val: number) {
     this.v.vflags = val & (IF | IOPL);
-    this.cpu.setEflags(((val & ~IOPL) | IF) >>> 0);
+    this.cpu.setEflags(this.realFlags(val));
   }
 
   /** Shadow fault handling state for permits(). */

@@ -9,7 +9,7 @@ import type { IoBus } from '../bus/io-bus.js';
 import type { InterruptSource } from '../bus/irq.js';
 import type { PhysMem } from '../bus/phys-mem.js';
 import type { BootState } from '../boot/boot-state.js';
-import { BP, CS, GP, NP as NPV, OFV, PFV, SS } from '../cpu/arch.js';
+import { BP, CS, DB as DBV, GP, TF, NP as NPV, OFV, PFV, SS } from '../cpu/arch.js';
 import { Cpu } from '../cpu/cpu.js';
 import { decodeInto } from '../cpu/decode.js';
 import { Exit } from '../cpu/exit.js';
@@ -151,6 +151,7 @@ export class Monitor implements Engine {
       c.insnEsp = c.regs[4];
       const exit = c.run(v.interruptShadow ? 1 : end - before);
       if (c.instructionCount > before) v.interruptShadow = false;
+      ctx.syncUserFlags();
       if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
       switch (exit) {
         case Exit.BUDGET: break;
@@ -234,6 +235,12 @@ export class Monitor implements Engine {
         c.instructionCount++;
         this.reflectOrStop(ctx, OFV, KIND_SOFT, 0, false);
         return;
+      case DBV:
+        // The real CPU recorded why (single step, ...) in its DR6; the guest reads the virtual one.
+        v.dr[6] = (v.dr[6] & ~0x400f) | (c.dr[6] & 0x400f);
+        c.dr[6] = 0xffff0ff0;
+        this.reflectOrStop(ctx, DBV, KIND_EXCEPTION, 0, false);
+        return;
       default:
         this.reflectOrStop(ctx, vec, KIND_EXCEPTION, err, c.exitHasError);
     }
@@ -245,6 +252,8 @@ export class Monitor implements Engine {
     const eip = c.eip, esp = c.regs[4];
     v.interruptShadow = false;
     ctx.guestPageFault = false;
+    // TF at the start of an emulated instruction: single-step trap after it (SDM vol. 3, 17.3.1.4).
+    const stepping = (c.getEflags() & TF) !== 0;
     let r: Emu;
     try {
       r = emulate(ctx, i);
@@ -262,7 +271,13 @@ export class Monitor implements Engine {
       return;
     }
     switch (r) {
-      case Emu.Next: c.instructionCount++; break;
+      case Emu.Next:
+        c.instructionCount++;
+        if (stepping) {
+          v.dr[6] |= 0x4000;
+          this.reflectOrStop(ctx, DBV, KIND_EXCEPTION, 0, false);
+        }
+        break;
       case Emu.Halt:
         c.instructionCount++;
         if (!(v.vif && ctx.source.hasInterrupt())) v.halted = true;

@@ -180,7 +180,18 @@ export function reflect(ctx: VcpuContext, vector: number, kind: number, error: n
  */
 export function guestIret(ctx: VcpuContext, os: number): void {
   const v = ctx.v;
-  if (ctx.eflags & NT) fault(GP, 0); // task return: no task switching (same as the CPU)
+  if (ctx.eflags & NT) {
+    // A task return through the back link of the guest TSS (SDM vol. 2,
+    // IRET "TASK-RETURN"; vol. 3, 7.3): the link must name a busy TSS in
+    // the GDT, else #TS(link). No task switching here: a valid link gets
+    // #GP(0), as on our CPU.
+    const link = ctx.read(v.trBase, 2, false);
+    if (link & 4) fault(TS, link & 0xfffc);
+    if (!ctx.readDescriptor(link)) fault(TS, link & 0xfffc);
+    const type = (ctx.descHi >>> 8) & 0x1f;
+    if (type !== 0x03 && type !== 0x0b) fault(TS, link & 0xfffc);
+    fault(GP, 0);
+  }
   const ip = popPeek(ctx, os, 0);
   const sel = popPeek(ctx, os, os) & 0xffff;
   const fl = popPeek(ctx, os, 2 * os);
