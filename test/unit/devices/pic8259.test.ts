@@ -97,6 +97,17 @@ describe('8259A pair', () => {
     expect(pic.regs.isr[0]).toBe(0);
   });
 
+  it('answers a withdrawn slave request with spurious IRQ15: slave ISR clear, master IR2 in service', () => {
+    const { pic, io } = setup();
+    io.out(0x4d1, 1, 0x02); // IRQ9 level triggered
+    pic.irqLine(9).set(true);
+    expect(pic.hasInterrupt()).toBe(true);
+    pic.irqLine(9).set(false);
+    // The master still has IR2 latched (edge); the slave has nothing left.
+    expect(pic.acknowledge()).toBe(0x2f);
+    expect(pic.regs.isr).toEqual([0x04, 0x00]);
+  });
+
   it('supports auto-EOI and the poll command', () => {
     const pic = new Pic8259();
     const io = new IoBus();
