@@ -135,15 +135,16 @@ export class VcpuContext {
   }
 
   /** Re-read the guest's GDT/LDT into the shadows (lgdt, lldt, ltr, privilege changes). */
-  syncTables(): void {
+  syncTables(): boolean {
     const v = this.v;
-    this.gdt.sync(this.sysReader, v.gdtrBase, v.gdtrLimit);
-    if (v.ldtrSel & 0xfffc) this.ldt.sync(this.sysReader, v.ldtrBase, v.ldtrLimit);
+    let changed = this.gdt.sync(this.sysReader, v.gdtrBase, v.gdtrLimit);
+    if (v.ldtrSel & 0xfffc) changed = this.ldt.sync(this.sysReader, v.ldtrBase, v.ldtrLimit) || changed;
     else this.ldt.clear();
     this.cpu.gdtrLimit = v.gdtrLimit;
     this.cpu.ldtrSel = v.ldtrSel;
     this.cpu.ldtrLimit = v.ldtrSel & 0xfffc ? v.ldtrLimit : 0;
     this.cpu.ldtrAttr = v.ldtrSel & 0xfffc ? 0x82 : 0;
+    return changed;
   }
 
   private readonly sysReader = (lin: number): number | null => {

@@ -192,6 +192,7 @@ export class Monitor implements Engine {
         return;
       }
       case GP: {
+        if (this.staleDescriptor(ctx, err)) return;
         const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
         if (i && emulatedOnGp(i.op, i.reg)) {
           g.stats.bump(`emulate:${i.row?.mnem ?? i.op.toString(16)}`);
@@ -219,6 +220,7 @@ export class Monitor implements Engine {
         return;
       }
       case NPV: {
+        if (this.staleDescriptor(ctx, err)) return;
         // Far call/jmp through a call gate from guest user code: the shadow
         // marks system descriptors not present, so emulate it.
         const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
@@ -235,6 +237,10 @@ export class Monitor implements Engine {
         c.instructionCount++;
         this.reflectOrStop(ctx, OFV, KIND_SOFT, 0, false);
         return;
+      case 12: // #SS(sel) from loading SS natively
+        if (this.staleDescriptor(ctx, err)) return;
+        this.reflectOrStop(ctx, vec, KIND_EXCEPTION, err, c.exitHasError);
+        return;
       case DBV:
         // The real CPU recorded why (single step, ...) in its DR6; the guest reads the virtual one.
         v.dr[6] = (v.dr[6] & ~0x400f) | (c.dr[6] & 0x400f);
@@ -245,6 +251,19 @@ export class Monitor implements Engine {
         this.reflectOrStop(ctx, vec, KIND_EXCEPTION, err, c.exitHasError);
     }
     void v;
+  }
+
+  /**
+   * A selector fault from the real CPU may only mean the shadow GDT/LDT is
+   * older than the guest's table (the guest wrote a descriptor and loads it
+   * without LGDT). Re-read the guest's tables; if anything changed, retry
+   * the instruction, otherwise the fault is the guest's own.
+   */
+  private staleDescriptor(ctx: VcpuContext, err: number): boolean {
+    if ((err & 0xfffc) === 0 || (err & 3) !== 0) return false; // not a plain selector error code
+    if (!ctx.syncTables()) return false;
+    this.guest.stats.bump('descriptor-resync');
+    return true;
   }
 
   private runEmulation(ctx: VcpuContext, i: Insn): void {

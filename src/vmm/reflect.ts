@@ -159,8 +159,11 @@ export function reflect(ctx: VcpuContext, vector: number, kind: number, error: n
       if (!isCpuFault(e)) throw e;
       c.regs[4] = esp; c.eip = eip;
       const second = FAULT.vector;
-      if (vec === DFV) return 'triple-fault';
-      if ((contributory(vec) && contributory(second)) || (vec === PFV && (contributory(second) || second === PFV))) {
+      if (vec === DFV && k === KIND_EXCEPTION) return 'triple-fault';
+      // Only an exception being delivered can escalate to #DF; INT n and
+      // external interrupts turn into the new fault (SDM vol. 3, table 6-5).
+      const exc = k === KIND_EXCEPTION;
+      if ((exc && contributory(vec) && contributory(second)) || (exc && vec === PFV && (contributory(second) || second === PFV))) {
         vec = DFV; err = 0; hasErr = true;
       } else {
         vec = second; err = FAULT.error; hasErr = FAULT.hasError;

@@ -57,7 +57,8 @@ export class ShadowTable {
    * `limit`. Entries the guest cannot have readable (unmapped) become not
    * present. Entries past the limit are cleared.
    */
-  sync(read: GuestLinearReader, base: number, limit: number): void {
+  sync(read: GuestLinearReader, base: number, limit: number): boolean {
+    let changed = false;
     const oldWords = Math.ceil((this.limit + 1) / 8) * 2;
     this.limit = limit & 0xffff;
     const words = Math.ceil((this.limit + 1) / 8) * 2;
@@ -65,12 +66,16 @@ export class ShadowTable {
       const lo = read((base + i * 4) >>> 0);
       const hi = read((base + i * 4 + 4) >>> 0);
       if (lo === null || hi === null) {
+        if (this.kernel[i] | this.kernel[i + 1]) changed = true;
         this.kernel[i] = this.kernel[i + 1] = this.user[i] = this.user[i + 1] = 0;
         continue;
       }
+      const kh = shadowDescriptorHigh(hi, false);
+      // The real CPU sets accessed bits in the shadow itself: ignore that difference.
+      if (this.kernel[i] !== (lo | 0) || (this.kernel[i + 1] | 0x100) !== (kh | 0x100)) changed = true;
       this.kernel[i] = lo | 0;
       this.user[i] = lo | 0;
-      this.kernel[i + 1] = shadowDescriptorHigh(hi, false);
+      this.kernel[i + 1] = kh;
       this.user[i + 1] = shadowDescriptorHigh(hi, true);
     }
     if (oldWords > words) {
@@ -78,6 +83,7 @@ export class ShadowTable {
       this.user.fill(0, words, oldWords);
     }
     this.syncs++;
+    return changed || oldWords !== words;
   }
 
   clear(): void {
