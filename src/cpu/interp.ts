@@ -37,6 +37,8 @@ export function runLoop(c: Cpu, budget: number): Exit {
     const tfWas = (c.flags & TF) !== 0;
     c.brk = 0;
     const regs = c.regs;
+    c.insnEip = c.eip; // a fetch fault (#PF, #GP on CS limit) reports the target instruction
+    c.insnEsp = regs[4];
     try {
       const b = c.blocks.lookup();
       const insns = b.insns;

@@ -114,6 +114,7 @@ function permBits(perm: number, dirty: boolean, wp: boolean): number {
 
 function fillTlb(c: Cpu, page: number, frame: number, bits: number): void {
   const mem = c.mem;
+  frame >>>= 0; // frames above 2 GiB arrive as negative int32
   if (frame + 4096 > mem.ramSize || mem.isMmio(frame)) return; // slow path forever
   if (c.watchPages[page] !== 0) return;
   c.tlb.fill(page, (frame | bits) | 0);

@@ -247,7 +247,14 @@ export function iret(c: Cpu, os: number): void {
     c.brk |= BRK_FLOW;
     return;
   }
-  if (c.flags & NT) fault(GP, 0); // nested-task return needs a task switch: not supported
+  if (c.flags & NT) {
+    // Nested-task return (SDM vol. 2, IRET "TASK-RETURN"): the back link must name a busy TSS in
+    // the GDT, else #TS(back link). A valid one would need a task switch, which we do not model.
+    const link = c.rdSys16(c.trBase);
+    const idx = link & 0xfffc;
+    if ((link & 4) || idx === 0 || !readDescriptor(c, link) || ((D.attr & 0x1f) !== 0x0b && (D.attr & 0x1f) !== 0x03)) fault(10, idx);
+    fault(GP, 0);
+  }
   returnTo(c, os, sel, ip, 0, 3 * os, fl);
   c.brk |= BRK_FLOW;
 }

@@ -297,10 +297,14 @@ export function cpuid(c: Cpu): void {
 }
 
 // ---------------- x87 escapes ----------------
-/** D8-DF: no FPU. CR0.EM or TS set: #NM (so an emulator could take over); else #UD... see note. */
+/**
+ * D8-DF: there is no x87. With CR0.EM or CR0.TS set the escape raises #NM
+ * (SDM vol. 3, 2.5); otherwise it does nothing, like a board whose FPU
+ * socket is empty: a probe such as `fninit; fnstsw %ax` leaves AX as it
+ * was and so reports "no FPU". (QEMU's output for these fixtures: no fault.)
+ */
 export function fpuEscape(c: Cpu): void {
   if (c.cr0 & (CR0_EM | CR0_TS)) faultNoCode(NM);
-  faultNoCode(UD);
 }
 /** 9B wait/fwait: #NM if MP and TS (SDM vol. 2, WAIT). */
 export function fwait(c: Cpu): void {

@@ -119,3 +119,10 @@ export const REAL_CASES: Case[] = [
   { asm: 'mov eax,0x12345678 (66 prefix)', code: '66 b8 78 56 34 12', mode: 'real', expect: { regs: { eax: 0x12345678 } } },
   { asm: 'push ax; pop bx', code: '50 5b', mode: 'real', steps: 2, regs: { eax: 0xabcd }, expect: { regs: { ebx: 0xabcd, esp: 0x8000 } } },
 ];
+
+/** Flags the SDM leaves undefined, as qemu-system-i386 computes them (seen in fixtures/expected/cpu-selftest.txt). */
+export const QEMU_UNDEFINED_CASES: Case[] = [
+  { asm: 'rcl al,cl (cl=7, CF=1): OF = old msb ^ new msb', code: 'd2 d0', flags: 0x3, regs: { eax: 0xb4, ecx: 7 }, expect: { regs: { eax: 0x6d }, flagsMask: CF | OF, flags: OF } },
+  { asm: 'shrd eax,ebx,cl (cl=16): OF ignores src bits', code: '0f ad d8', regs: { eax: 0x8f0e1d2c, ebx: 0x12345678, ecx: 16 }, expect: { regs: { eax: 0x56788f0e }, flagsMask: ARITH & ~(PF), flags: 0 } },
+  { asm: 'mov al,0xfa; daa', code: 'b0 fa 27', steps: 2, flags: 0x2, expect: { regs: { eax: 0x60 }, flagsMask: ARITH, flags: CF | PF | AF } },
+];

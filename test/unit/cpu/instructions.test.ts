@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { ALU_CASES, BCD_CASES, MULDIV_CASES, REAL_CASES, SHIFT_CASES, STACK_CASES, STRING_CASES } from './cases.js';
+import { ALU_CASES, BCD_CASES, MULDIV_CASES, QEMU_UNDEFINED_CASES, REAL_CASES, SHIFT_CASES, STACK_CASES, STRING_CASES } from './cases.js';
 import { REG, runCase, type Case, type RegName } from './harness.js';
 
 const hex = (v: number): string => '0x' + (v >>> 0).toString(16);
@@ -19,7 +19,7 @@ function check(c: Case): void {
 
 const tables: Array<[string, Case[]]> = [
   ['alu', ALU_CASES], ['shift/bit', SHIFT_CASES], ['mul/div', MULDIV_CASES], ['bcd', BCD_CASES],
-  ['string', STRING_CASES], ['stack/misc', STACK_CASES], ['real mode', REAL_CASES],
+  ['string', STRING_CASES], ['stack/misc', STACK_CASES], ['real mode', REAL_CASES], ['qemu undefined flags', QEMU_UNDEFINED_CASES],
 ];
 for (const [name, cases] of tables) {
   describe(name, () => {

@@ -427,3 +427,40 @@ function setupPMTablesOnly(mem: ReturnType<typeof makeCpu>['mem']): void {
   const ents: Array<[number, number]> = [[0, 0], desc(0, 0xfffff, 0x9a), desc(0, 0xfffff, 0x92), desc(0, 0xffff, 0x9a, 0)];
   ents.forEach(([lo, hi], k) => { mem.write32(GDT + k * 8, lo); mem.write32(GDT + k * 8 + 4, hi); });
 }
+
+describe('regressions found with the fixture kernels', () => {
+  test('a #PF on instruction fetch after a jump reports the target EIP', () => {
+    const { cpu, mem } = makeCpu();
+    setupPM(cpu, mem);
+    mem.write32(PD, PT | 0x7);
+    for (let k = 0; k < 1024; k++) mem.write32(PT + k * 4, (k << 12) | 0x7);
+    mem.write32(PT + 0x30 * 4, 0);
+    cpu.cr3 = PD; cpu.cr0 = 0x80000011;
+    load(mem, CODE, hexBytes('e9 fb ff 02 00'));  // jmp 0x31000 - 0x1000... target 0x31000
+    cpu.eip = CODE; cpu.interceptExceptions = 1 << 14;
+    mem.write32(PT + 0x31 * 4, 0);
+    expect(cpu.run(5)).toBe(Exit.EXCEPTION);
+    expect([cpu.eip, cpu.cr2, cpu.exitErrorCode]).toEqual([0x31000, 0x31000, 0]);
+  });
+  test('x87 escape: no-op with EM=TS=0, #NM with TS=1', () => {
+    const { cpu, mem } = pm();
+    load(mem, CODE, hexBytes('db e3 40'));   // fninit; inc eax
+    cpu.eip = CODE; cpu.interceptExceptions = ~0;
+    expect(cpu.run(2)).toBe(Exit.BUDGET);
+    expect(cpu.regs[0]).toBe(1);
+    cpu.cr0 = cpu.cr0 | 8;
+    cpu.eip = CODE;
+    expect(cpu.run(2)).toBe(Exit.EXCEPTION);
+    expect(cpu.exitVector).toBe(7);
+  });
+  test('a 4 MiB page frame above RAM is never cached as RAM', () => {
+    const { cpu, mem } = pm();
+    mem.write32(PD, 0x83);
+    mem.write32(PD + 0x200 * 4, 0xc0000083);  // linear 0x80000000 -> physical 0xc0000000 (no RAM)
+    cpu.cr4 = 0x10; cpu.cr3 = PD; cpu.cr0 = 0x80000011;
+    load(mem, CODE, hexBytes('a1 00 00 00 80 a1 00 00 00 80'));
+    cpu.eip = CODE;
+    expect(cpu.run(2)).toBe(Exit.BUDGET);
+    expect(cpu.regs[0]).toBe(-1); // open bus
+  });
+});
