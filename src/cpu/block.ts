@@ -22,6 +22,12 @@ export class Block {
   code32 = false;
   /** Linear address when decoded (breakpoints are linear). */
   lin = 0;
+  /** Lives in the cache (false for the scratch block): may be linked. */
+  cached = false;
+  /** Two remembered successors (EIP -> block), valid while linkEpoch === tlb.epoch. */
+  nextEip1 = -1; next1: Block | null = null;
+  nextEip2 = -1; next2: Block | null = null;
+  linkEpoch = -1;
 }
 
 /** Thrown-free internal signal: instruction at a breakpoint (interp.ts turns it into Exit.BREAKPOINT). */
@@ -43,6 +49,7 @@ export class BlockCache {
       if (this.pages[page] !== undefined) {
         this.pages[page] = undefined;
         cpu.brk |= BRK_FLOW; // the running block may be stale
+        cpu.tlb.epoch++;     // and links to dropped blocks must not be followed
       }
     });
   }
@@ -50,6 +57,7 @@ export class BlockCache {
   flushAll(): void {
     // codePages stays set: other CPUs sharing the PhysMem may still hold blocks there.
     this.pages = new Array(this.ramPages);
+    this.cpu.tlb.epoch++;
   }
 
   /** The block starting at CS:EIP (may fault: #GP beyond CS limit, #PF on fetch). */
@@ -71,6 +79,7 @@ export class BlockCache {
       }
       const b = new Block();
       if (this.compile(b, lin, phys, true)) {
+        b.cached = true;
         arr[phys & 0xfff] = b;
         c.mem.codePages[page] = 1;
         return b;
@@ -78,6 +87,7 @@ export class BlockCache {
       return b; // not cacheable (first instruction straddles a page)
     }
     this.compile(this.scratch, lin, phys, false);
+    this.scratch.cached = false;
     return this.scratch;
   }
 

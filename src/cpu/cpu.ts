@@ -238,6 +238,7 @@ export class Cpu {
     this.accR = this.cpl === 3 ? TLB_UR : TLB_SR;
     this.accW = this.cpl === 3 ? TLB_UW : TLB_SW;
     this.brk |= BRK_FLOW;
+    this.tlb.epoch++;
   }
 
   setCpl(cpl: number): void {

@@ -9,6 +9,7 @@ import { BRK_HALT, BRK_WATCH, type Cpu } from './cpu.js';
 import { Exit } from './exit.js';
 import { FAULT, isCpuFault } from './fault.js';
 import { deliverInterrupt } from './interrupts.js';
+import type { Block } from './block.js';
 
 export function runLoop(c: Cpu, budget: number): Exit {
   if (c.shutdown) return Exit.TRIPLE_FAULT;
@@ -17,6 +18,7 @@ export function runLoop(c: Cpu, budget: number): Exit {
   // Resuming at a breakpoint executes that instruction.
   c.bpSkipEip = c.eip;
   let first = true;
+  let prev: Block | null = null;
   while (c.instructionCount < end) {
     // ---- external interrupts (between instructions; not in an STI/MOV SS shadow) ----
     if (!c.intShadow && (c.flags & IF) !== 0 && c.interrupts.hasInterrupt()) {
@@ -40,7 +42,22 @@ export function runLoop(c: Cpu, budget: number): Exit {
     c.insnEip = c.eip; // a fetch fault (#PF, #GP on CS limit) reports the target instruction
     c.insnEsp = regs[4];
     try {
-      const b = c.blocks.lookup();
+      // Follow a remembered link from the previous block when nothing has changed since.
+      const eipNow = c.eip;
+      let b: Block | null = null;
+      if (prev !== null && prev.linkEpoch === c.tlb.epoch) {
+        if (prev.nextEip1 === eipNow) b = prev.next1;
+        else if (prev.nextEip2 === eipNow) b = prev.next2;
+      }
+      if (b === null) {
+        const epoch = c.tlb.epoch;
+        b = c.blocks.lookup();
+        if (prev !== null && b.cached && c.tlb.epoch === epoch && c.breakpoints.size === 0) {
+          if (prev.linkEpoch !== epoch) { prev.linkEpoch = epoch; prev.nextEip1 = -1; prev.next1 = null; prev.nextEip2 = -1; prev.next2 = null; }
+          if (prev.nextEip1 === -1) { prev.nextEip1 = eipNow; prev.next1 = b; } else { prev.nextEip2 = eipNow; prev.next2 = b; }
+        }
+      }
+      prev = b.cached ? b : null;
       const insns = b.insns;
       const n = b.n < left ? b.n : left;
       for (let k = 0; k < n; k++) {
@@ -55,6 +72,7 @@ export function runLoop(c: Cpu, budget: number): Exit {
       }
     } catch (e) {
       if (!isCpuFault(e)) throw e; // an emulator bug stays a real Error
+      prev = null;
       c.eip = c.insnEip;
       regs[4] = c.insnEsp;
       if (c.pendingBreakpoint) {

@@ -29,6 +29,12 @@ export class Tlb {
   private overflow = false;
   /** A 4 MiB page was cached: INVLPG must drop more than one entry. */
   bigPages = false;
+  /**
+   * Bumped whenever a linear->physical mapping, the code mode or the code
+   * cache may have changed; block-to-block links (interp.ts) are valid only
+   * within one epoch.
+   */
+  epoch = 0;
 
   fill(page: number, value: number): void {
     if (this.entry[page] === 0) {
@@ -39,6 +45,7 @@ export class Tlb {
   }
 
   flush(): void {
+    this.epoch++;
     if (this.overflow) this.entry.fill(0);
     else for (let k = 0; k < this.n; k++) this.entry[this.list[k]] = 0;
     this.n = 0;
@@ -47,6 +54,7 @@ export class Tlb {
   }
 
   invalidate(page: number): void {
+    this.epoch++;
     if (this.bigPages) this.flush();
     else this.entry[page] = 0;
   }
