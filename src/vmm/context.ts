@@ -17,6 +17,7 @@ import { IDT_OFFSET, PAGE, SLOT_GDT_KERNEL, SLOT_GDT_USER, SLOT_LDT_KERNEL, SLOT
 import { hostFrame, shadowPte, SHADOW_KERNEL, SHADOW_USER, ShadowPageTables, VMM_WINDOW_BASE, VMM_WINDOW_PDE } from './shadow-paging.js';
 import { ShadowTable } from './shadow-tables.js';
 import { VirtualCpu } from './vcpu.js';
+import { InterpretedPhase } from './interpreted.js';
 
 /** Linear address of window page `i` (window page i = slot page i + 1). */
 const winLin = (slotPage: number): number => (VMM_WINDOW_BASE + (slotPage - 1) * PAGE) >>> 0;
@@ -50,6 +51,22 @@ export class VcpuContext {
   descHi = 0;
   /** The last #PF thrown came from the guest's own tables (virtual CR2 set), not from the shadow. */
   guestPageFault = false;
+  /** The interpreter real-mode / 16-bit phases run on (created on first use). */
+  private interp: InterpretedPhase | null = null;
+
+  get interpreter(): InterpretedPhase {
+    return (this.interp ??= new InterpretedPhase(this));
+  }
+
+  /** Is this vCPU currently interpreted? */
+  get interpreting(): boolean {
+    return this.interp !== null && this.interp.active;
+  }
+
+  /** Instructions retired so far: native + interpreted. */
+  get instructions(): number {
+    return this.cpu.instructionCount + (this.interp ? this.interp.instructions : 0);
+  }
 
   constructor(readonly g: GuestVm, readonly index: number, readonly cpu: Cpu, readonly source: InterruptSource, readonly slotBase: number) {
     const host = g.host;

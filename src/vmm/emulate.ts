@@ -271,7 +271,12 @@ function writeCr(ctx: VcpuContext, n: number, val: number): Emu {
   switch (n) {
     case 0:
       if ((val & CR0_PG) && !(val & CR0_PE)) return reflectGp(0);
-      if (!(val & CR0_PE)) return stop('the guest left protected mode (real mode is not supported under the VMM)');
+      if (!(val & CR0_PE)) {
+        // Back to real mode: record it; the monitor moves the vCPU to the interpreter next.
+        ctx.v.cr0 = (val | CR0_ET) >>> 0;
+        ctx.flushShadow();
+        return Emu.Next;
+      }
       setCr0(ctx, val);
       return Emu.Next;
     case 2: v.cr2 = val; return Emu.Next;

@@ -20,6 +20,7 @@ import { realAttr, VcpuContext } from './context.js';
 import { Emu, emulate, pending } from './emulate.js';
 import { walkGuest, WalkResult } from './guest-walk.js';
 import { GuestVm } from './guest-vm.js';
+import { InterpretedPhase } from './interpreted.js';
 import { type GuestPlacement, VMM_AREA_PER_VCPU } from './guests.js';
 import { classify, scanBlock, Verdict } from './patch/scanner.js';
 import { KIND_EXCEPTION, KIND_EXTERNAL, KIND_SOFT, reflect } from './reflect.js';
@@ -80,7 +81,17 @@ export class Monitor implements Engine {
   private boot(ctx: VcpuContext, s: BootState): void {
     const c = ctx.cpu, v = ctx.v;
     if (!s.protectedMode) {
-      this.stopGuest('the guest starts in real mode; the VMM runs protected-mode guests only (use --mode emulate)');
+      // A boot sector: real mode, interpreted until it enters 32-bit protected mode.
+      const ic = ctx.interpreter.cpu;
+      ic.cr0 = s.cr0;
+      ic.gdtrBase = s.gdtrBase; ic.gdtrLimit = s.gdtrLimit;
+      ic.idtrBase = s.idtrBase; ic.idtrLimit = s.idtrLimit;
+      for (let k = 0; k < 8; k++) ic.regs[k] = s.regs[k];
+      s.segs.forEach((g, k) => ic.setSegmentRaw(k, g.sel, g.base, g.limit, g.attr));
+      ic.setEflags(s.eflags);
+      ic.eip = s.eip;
+      ic.halted = false;
+      ctx.interpreter.enterAsIs();
       return;
     }
     for (let k = 0; k < 8; k++) c.regs[k] = s.regs[k];
@@ -106,14 +117,22 @@ export class Monitor implements Engine {
     this.boot(this.vcpus[i], s);
   }
 
-  /** INIT: the vCPU waits (for a STARTUP IPI). */
+  /** INIT: the vCPU resets (SDM vol. 3, 8.4.4: INIT leaves the APIC waiting for a STARTUP IPI). */
   initVcpu(i: number): void {
-    this.vcpus[i].v.halted = true;
+    const ctx = this.vcpus[i];
+    ctx.interpreter.cpu.reset();
+    ctx.interpreter.enterAsIs();
+    ctx.v.halted = true;
   }
 
-  /** STARTUP IPI: the AP would start in real mode, which this VMM cannot run deprivileged. */
+  /** STARTUP IPI: the AP starts in real mode at vector:0, interpreted until 32-bit protected mode. */
   startupVcpu(i: number, vector: number): void {
-    this.stopGuest(`vCPU ${i} got a STARTUP IPI (real mode at ${(vector << 8).toString(16)}:0): application processors are not supported under the VMM yet`);
+    const ctx = this.vcpus[i];
+    const ic = ctx.interpreter.cpu;
+    ic.reset();
+    ic.startAt((vector & 0xff) << 8, 0);
+    ctx.v.halted = false;
+    ctx.interpreter.enterAsIs();
   }
 
   private stopGuest(why: string): void {
@@ -126,15 +145,29 @@ export class Monitor implements Engine {
   }
 
   instructions(i: number): number {
-    return this.vcpus[i].cpu.instructionCount;
+    return this.vcpus[i].instructions;
   }
 
   runVcpu(i: number, budget: number): Exit {
     const ctx = this.vcpus[i];
     const c = ctx.cpu, v = ctx.v, g = this.guest;
-    const end = c.instructionCount + budget;
-    while (c.instructionCount < end) {
+    const end = ctx.instructions + budget;
+    while (ctx.instructions < end) {
       if (g.stopped !== null) return Exit.TRIPLE_FAULT;
+      if (ctx.interpreting) {
+        const exit = ctx.interpreter.run(end - ctx.instructions);
+        if (exit === Exit.TRIPLE_FAULT) {
+          this.stopGuest(`guest triple fault (shutdown) on vCPU ${ctx.index} in an interpreted phase`);
+          return exit;
+        }
+        if (exit !== Exit.BUDGET) return exit;
+        continue;
+      }
+      if (InterpretedPhase.needed(ctx)) {
+        g.stats.bump('to-interpreter');
+        ctx.interpreter.enter();
+        continue;
+      }
       if (v.halted) {
         if (v.vif && ctx.source.hasInterrupt()) {
           v.halted = false;
@@ -149,7 +182,7 @@ export class Monitor implements Engine {
       // block rewinds EIP to the stale insnEip; make it the current EIP.
       c.insnEip = c.eip;
       c.insnEsp = c.regs[4];
-      const exit = c.run(v.interruptShadow ? 1 : end - before);
+      const exit = c.run(v.interruptShadow ? 1 : end - ctx.instructions);
       if (c.instructionCount > before) v.interruptShadow = false;
       ctx.syncUserFlags();
       if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
@@ -392,6 +425,8 @@ export class Monitor implements Engine {
       shadowTables: { built, flushed },
       codePageFlushes: g.stats.codePageFlushes,
       realCpl0Instructions: g.stats.realCpl0Instructions,
+      interpretedInstructions: this.vcpus.reduce((n, vc) => n + (vc.instructions - vc.cpu.instructionCount), 0),
+      nativeInstructions: this.vcpus.reduce((n, vc) => n + vc.cpu.instructionCount, 0),
       stopped: g.stopped,
     };
   }

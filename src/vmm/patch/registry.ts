@@ -38,7 +38,22 @@ export class PatchRegistry {
   dropped = 0;
   resolved = 0;
 
-  constructor(private readonly mem: PhysMem) {}
+  /** The registry itself is writing guest memory (planting/restoring): not a guest write. */
+  private selfWrite = false;
+
+  constructor(private readonly mem: PhysMem) {
+    // Pages holding patches or scanned code carry the PhysMem code-page
+    // bit, so a write through the guest's memory view that the shadow page
+    // tables cannot catch (the real-mode interpreter, device DMA) still
+    // drops them before the bytes change.
+    mem.onCodeWrite((page) => {
+      if (!this.selfWrite) this.dropPage(page);
+    });
+  }
+
+  private watch(page: number): void {
+    if (page < this.mem.codePages.length) this.mem.codePages[page] = 1;
+  }
 
   get(gpa: number): Patch | undefined {
     return this.byGpa.get(gpa >>> 0);
@@ -60,7 +75,10 @@ export class PatchRegistry {
     const page = gpa >>> PAGE_SHIFT;
     this.perPage.set(page, (this.perPage.get(page) ?? 0) + 1);
     // A write through PhysMem: drops any decoded copy of this code (codePages).
+    this.selfWrite = true;
     this.mem.write8(gpa, INT3);
+    this.selfWrite = false;
+    this.watch(page);
     this.made++;
     return true;
   }
@@ -80,7 +98,9 @@ export class PatchRegistry {
     const n = (this.perPage.get(page) ?? 1) - 1;
     if (n > 0) this.perPage.set(page, n);
     else this.perPage.delete(page);
+    this.selfWrite = true;
     this.mem.write8(gpa, p.original);
+    this.selfWrite = false;
     return true;
   }
 
@@ -114,6 +134,7 @@ export class PatchRegistry {
   /** Mark a page as holding scanned code without marking an instruction start (straddling instructions). */
   markCodePage(page: number): void {
     if (!this.scannedPages.has(page)) this.scannedPages.set(page, new Uint8Array(512));
+    this.watch(page);
   }
 
   markScanned(gpa: number): void {
@@ -124,6 +145,7 @@ export class PatchRegistry {
       bits = new Uint8Array(512);
       this.scannedPages.set(page, bits);
     }
+    this.watch(page);
     const off = gpa & 0xfff;
     bits[off >>> 3] |= 1 << (off & 7);
   }
@@ -167,7 +189,12 @@ export class PatchRegistry {
         direct[i] = INT3;
       }
     }
-    return this.mem.poke(gpa, direct);
+    this.selfWrite = true;
+    try {
+      return this.mem.poke(gpa, direct);
+    } finally {
+      this.selfWrite = false;
+    }
   }
 
   get size(): number {
