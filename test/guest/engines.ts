@@ -1,2 +1,2 @@
 // The engines every guest-level suite runs against.
-export const ENGINES = ['emulate'] as const;
+export const ENGINES = ['emulate', 'vmm'] as const;
