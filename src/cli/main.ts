@@ -66,7 +66,7 @@ export async function main(args: string[]): Promise<void> {
         .option('gdb', { type: 'number', describe: 'listen for gdb on this TCP port (0 = pick a free one); bare --gdb means 1234', coerce: (v: unknown) => (v === undefined || Number.isNaN(v) ? 1234 : v) })
         .option('wait', { type: 'boolean', default: false, describe: 'with --gdb: start halted until gdb continues (like QEMU -S)' })
         .check((a) => {
-          if (!a.kernel && (!a.disk || a.disk.length === 0)) throw new Error('give --kernel FILE or --disk FILE');
+          if (!a.kernel && (!a.disk || a.disk.length === 0)) throw new ConfigError('give --kernel FILE or --disk FILE');
           return true;
         }),
       (argv) => runCommand(argv as Record<string, unknown>),
@@ -75,8 +75,8 @@ export async function main(args: string[]): Promise<void> {
     .strict()
     .fail((msg, err) => {
       if (err instanceof ConfigError || err instanceof BootError) fail(err.message);
-      if (err) internalError(err);
-      fail(msg);
+      if (err && !msg) internalError(err);
+      fail((msg ?? err?.message ?? 'bad arguments').split('\n').map((l) => l.trim()).filter(Boolean).join(' '));
     })
     .help()
     .version()
