@@ -85,8 +85,9 @@ export class VcpuContext {
     host.write16(slotBase + SLOT_TSS * PAGE + 0x66, 0x68);
     const v = this.v;
     this.gatedInterrupts = {
-      // At virtual CPL 3 the real IF is the guest's (see realFlags); the CPU checks it itself.
-      hasInterrupt: () => (v.cpl === 3 || (v.vflags & IF) !== 0) && !v.interruptShadow && source.hasInterrupt(),
+      // The real IF is the guest's (see realFlags) and the CPU checks it
+      // itself; an emulated STI/MOV SS still holds interrupts off one instruction.
+      hasInterrupt: () => !v.interruptShadow && source.hasInterrupt(),
       acknowledge: () => source.acknowledge(),
     };
   }
@@ -119,23 +120,24 @@ export class VcpuContext {
   }
 
   /**
-   * The real EFLAGS that realize guest EFLAGS `val` at the current virtual
-   * CPL. Guest kernel (CPL < 3): real IF=1 and IOPL=0, so CLI/STI/IN/OUT
-   * trap and the VMM keeps IF/IOPL virtually. Guest user code (CPL 3):
-   * the real CPL equals the virtual one, so the real IF/IOPL can simply be
-   * the guest's: PUSHF, POPF, CLI/STI (IOPL 3) and IRET then behave
-   * natively exactly as on hardware (SDM vol. 2, POPF/CLI at CPL 3). IOPL 3
-   * only lets the guest reach its own port bus, which the real CPU is wired
-   * to anyway.
+   * The real EFLAGS that realize guest EFLAGS `val`: the real IF and IOPL
+   * simply are the guest's. The real CPL is 3 whatever the virtual CPL, so
+   * with IOPL < 3 CLI/STI/IN/OUT still trap (SDM vol. 2, CLI: #GP if
+   * CPL > IOPL) and are emulated with the virtual CPL, while PUSHF pushes
+   * exactly what the guest would see and never needs a patch; POPF and
+   * IRET, which silently ignore IF/IOPL at CPL 3, stay patched (kernel)
+   * or are right as they are (user code, virtual CPL 3 = real CPL 3).
+   * IOPL 3 only lets the guest reach its own port bus, which the real CPU
+   * is wired to anyway, and its own IF, which gates only its own
+   * interrupt line.
    */
   private realFlags(val: number): number {
-    if (this.v.cpl === 3) return ((val & ~(IF | IOPL)) | this.v.vflags) >>> 0;
-    return ((val & ~IOPL) | IF) >>> 0;
+    return ((val & ~(IF | IOPL)) | this.v.vflags) >>> 0;
   }
 
-  /** After native execution at virtual CPL 3: the real IF/IOPL are the guest's. */
+  /** After native execution: the guest may have changed the real IF (STI/CLI with IOPL 3, native POPF/IRET at CPL 3). */
   syncUserFlags(): void {
-    if (this.v.cpl === 3) this.v.vflags = this.cpu.getEflags() & (IF | IOPL);
+    this.v.vflags = this.cpu.getEflags() & (IF | IOPL);
   }
 
   /** Change the virtual CPL: switch shadow directory and descriptor-table variant. */

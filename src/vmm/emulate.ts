@@ -62,12 +62,12 @@ export function emulate(ctx: VcpuContext, i: Insn): Emu {
     // ---- interrupt flag (SDM vol. 2, CLI/STI: #GP(0) if CPL > IOPL) ----
     case 0xfa:
       if (cpl > v.iopl) return reflectGp(0);
-      v.vflags &= ~IF;
+      ctx.eflags = ctx.eflags & ~IF;
       break;
     case 0xfb:
       if (cpl > v.iopl) return reflectGp(0);
       if (!(v.vflags & IF)) v.interruptShadow = true;
-      v.vflags |= IF;
+      ctx.eflags = ctx.eflags | IF;
       break;
     case 0xf4: // hlt
       if (cpl > 0) return reflectGp(0);
