@@ -4,7 +4,7 @@
 // and the VMM/emulate wall-time ratio. Speed targets live here, never in
 // timed unit tests.
 //
-// Usage: node scripts/bench.mjs [--runs N] [--kernel NAME]...
+// Usage: node scripts/bench.mjs [--runs N] [--rounds N] [--mode M]... [--kernel NAME]...
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
@@ -19,12 +19,14 @@ if (!existsSync(cli)) {
 }
 const args = process.argv.slice(2);
 let runs = 3;
+let rounds = 400; // bench.elf work rounds (its golden test uses the default 40)
 const kernels = [];
 const modes = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--kernel') kernels.push(args[++i]);
   else if (args[i] === '--mode') modes.push(args[++i]);
+  else if (args[i] === '--rounds') rounds = Number(args[++i]);
   else { console.error(`bench: unknown argument ${args[i]}`); process.exit(2); }
 }
 if (kernels.length === 0) kernels.push('bench');
@@ -34,7 +36,7 @@ const dir = mkdtempSync(join(tmpdir(), 'trapvisor-bench-'));
 function runOnce(kernel, mode) {
   const stats = join(dir, 'stats.json');
   try {
-    execFileSync('node', [cli, 'run', '--kernel', join(root, 'fixtures', 'images', `${kernel}.elf`), '--mode', mode, '--serial', 'none', '--stats', stats], { stdio: ['ignore', 'ignore', 'pipe'] });
+    execFileSync('node', [cli, 'run', '--kernel', join(root, 'fixtures', 'images', `${kernel}.elf`), '--mode', mode, '--serial', 'none', '--cmdline', `rounds=${rounds}`, '--stats', stats], { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     // Fixtures exit through the debug-exit port with a non-zero status by design.
     if (!existsSync(stats)) throw new Error(`${kernel} under ${mode} failed: ${e.stderr?.toString().trim()}`);
