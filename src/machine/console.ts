@@ -62,13 +62,15 @@ export function attachStdin(board: Board, quit: () => void): () => void {
   const onData = (chunk: Buffer) => {
     const bytes: number[] = [];
     for (const b of chunk) {
-      if (tty && escape) {
+      // Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A (QEMU's mux escapes),
+      // from a terminal or a pipe alike.
+      if (escape) {
         escape = false;
         if (b === 0x78 /* x */) { quit(); return; }
         if (b === CTRL_A) bytes.push(CTRL_A);
         continue;
       }
-      if (tty && b === CTRL_A) { escape = true; continue; }
+      if (b === CTRL_A) { escape = true; continue; }
       bytes.push(b);
     }
     if (bytes.length) board.uart.receive(bytes);
