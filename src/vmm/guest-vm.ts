@@ -15,6 +15,8 @@ export class GuestStats {
   /** Exits by cause: 'emulate:<mnemonic>', 'reflect:<vector>', 'patch:<reason>', 'interrupt', ... */
   readonly exits: Record<string, number> = {};
   shadowFaults = 0;
+  /** Patched near RETs handled on the fast path (counted apart: no string key per exit). */
+  fastRets = 0;
   blocksScanned = 0;
   codePageFlushes = 0;
   /** Instructions the real CPU retired at real CPL 0 while this guest ran (must stay 0). */
