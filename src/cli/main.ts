@@ -29,6 +29,7 @@ async function runCommand(argv: Record<string, unknown>): Promise<void> {
     serial: argv.serial as string,
     maxInstructions: (argv['max-instructions'] as number | undefined) ?? Infinity,
     quantum: argv.quantum as number,
+    guests: argv.guests as number,
   });
   const gdbArg = argv.gdb as number | undefined;
   const opts: RunOptions = {
@@ -61,6 +62,7 @@ export async function main(args: string[]): Promise<void> {
         .option('serial', { type: 'string', default: 'stdio', describe: 'COM1: stdio, none, or a FILE to write output to' })
         .option('cga', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: 'mirror CGA text output to stdout (auto: when the guest never uses COM1)' })
         .option('max-instructions', { type: 'number', describe: 'stop after this many guest instructions (exit status 124)' })
+        .option('guests', { type: 'number', default: 1, describe: 'with --mode vmm: run N copies of the guest side by side on one host (disjoint RAM, own devices, round-robin in 100000-instruction turns). Guest 0\'s COM1 goes to --serial, guest k\'s to FILE.k (with stdio or none, guests 1..N-1 are discarded); exit status is guest 0\'s; --stats has one entry per guest' })
         .option('quantum', { type: 'number', default: 10000, describe: 'instructions a vCPU runs before the next one (SMP interleave)' })
         .option('stats', { type: 'string', describe: 'write run statistics (JSON) to FILE' })
         .option('gdb', { type: 'number', describe: 'listen for gdb on this TCP port (0 = pick a free one); bare --gdb means 1234', coerce: (v: unknown) => (v === undefined || Number.isNaN(v) ? 1234 : v) })

@@ -26,7 +26,11 @@ export interface MachineConfig {
   maxInstructions: number;
   /** Instructions per vCPU before the next one runs (SMP interleave). */
   quantum: number;
+  /** --mode vmm: this many copies of the guest side by side on one host (default 1). */
+  guests?: number;
 }
+
+export const MAX_GUESTS = 8;
 
 export const DEFAULT_MEMORY_MIB = 256;
 export const MIN_MEMORY_MIB = 2;
@@ -95,6 +99,12 @@ export function validateConfig(c: MachineConfig): MachineConfig {
   if (!Number.isInteger(c.memoryMiB) || c.memoryMiB < MIN_MEMORY_MIB || c.memoryMiB > MAX_MEMORY_MIB) {
     throw new ConfigError(`--memory must be an integer from ${MIN_MEMORY_MIB} to ${MAX_MEMORY_MIB} MiB (got ${c.memoryMiB})`);
   }
+  const guests = c.guests ?? 1;
+  if (!Number.isInteger(guests) || guests < 1 || guests > MAX_GUESTS) {
+    throw new ConfigError(`--guests must be an integer from 1 to ${MAX_GUESTS} (got ${guests})`);
+  }
+  if (guests > 1 && c.mode !== 'vmm') throw new ConfigError('--guests needs --mode vmm');
+  if (guests > 1 && c.disks.some((d) => d.writable)) throw new ConfigError('--guests: several guests cannot share a writable disk');
   if (c.disks.length > 2) throw new ConfigError('at most two disks (primary master and slave)');
   const placed = placeDisks(c.disks, c.kernel !== undefined);
   if (c.kernel === undefined && !placed.master) throw new ConfigError('booting from disk needs a primary master disk');

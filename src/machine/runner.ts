@@ -10,12 +10,9 @@ import type { Engine } from './engine.js';
 import { GuestRunner, type StopReason } from './pc.js';
 import { ConfigError, type MachineConfig } from './config.js';
 import { ConsoleOutput, attachStdin } from './console.js';
-import { CpuView, VmmVcpuView, type VcpuView } from './vcpu-view.js';
+import { CpuView, type VcpuView } from './vcpu-view.js';
 import { MachineDebugTarget, type DebugMemory } from './debug-target.js';
-import { PhysMem } from '../bus/phys-mem.js';
-import { planHost } from '../vmm/guests.js';
-import { createVmmEngine } from '../vmm/monitor.js';
-import { vmmMonitor, VMM_MONITOR_HELP } from './vmm-monitor.js';
+import { buildVmmHost, GuestRoundRobin, guestDone } from './host.js';
 import { startGdbServer } from '../../stub/index.js';
 
 export interface RunOptions {
@@ -47,7 +44,6 @@ export interface BuiltMachine {
 
 /** Build the board, vCPUs and engine for a config. */
 export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMachine {
-  const guestBytes = config.memoryMiB << 20;
   let board: Board;
   let cpus: Cpu[];
   let engine: Engine;
@@ -57,23 +53,8 @@ export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMa
   let monitorHelp: string | undefined;
   if (config.mode === 'vmm') {
     // The guest's RAM is a window on host RAM; the VMM's structures and
-    // every other guest live outside it.
-    const layout = planHost([{ size: guestBytes, vcpus: config.cpus }]);
-    const host = new PhysMem(layout.hostRamBytes);
-    const place = layout.guests[0];
-    board = new Board(config, out, host.window(place.base, place.size));
-    const mon = createVmmEngine({ host, mem: board.mem, place, io: board.io, interrupts: board.interruptSources });
-    engine = mon;
-    cpus = mon.vcpus.map((v) => v.cpu);
-    views = mon.vcpus.map((v) => new VmmVcpuView(v));
-    const reg = mon.guest.registry;
-    memory = {
-      read: (a, l) => reg.originalBytes(a, l),
-      write: (a, d) => reg.debuggerWrite(a, d),
-      isRam: (a) => board.mem.isRam(a),
-    };
-    monitor = (cmd) => vmmMonitor(mon, cmd);
-    monitorHelp = VMM_MONITOR_HELP;
+    // every other guest live outside it (host.ts).
+    return buildVmmHost([config], [out]).machines[0];
   } else {
     board = new Board(config, out);
     cpus = Array.from({ length: config.cpus }, (_, i) => {
@@ -111,7 +92,79 @@ function describe(stop: StopReason | null): { exitCode: number; message?: string
   }
 }
 
+/** Where guest `k`'s COM1 goes with --guests N: guest 0 to --serial, guest k to FILE.k (stdio/none: discarded). */
+export function guestSerial(serial: string, k: number): string {
+  if (k === 0) return serial;
+  return serial === 'stdio' || serial === 'none' ? 'none' : `${serial}.${k}`;
+}
+
+/** --guests N (N > 1) under the VMM: N copies of the configured guest, round-robin. */
+async function runGuests(config: MachineConfig, opts: RunOptions): Promise<RunResult> {
+  const n = config.guests ?? 1;
+  const fds: Array<number | null> = [];
+  const outs: ConsoleOutput[] = [];
+  try {
+    for (let k = 0; k < n; k++) {
+      const serial = guestSerial(config.serial, k);
+      let fd: number | null = null;
+      if (serial !== 'stdio' && serial !== 'none') {
+        try {
+          fd = openSync(serial, 'w');
+        } catch (e) {
+          throw new ConfigError(`cannot open serial output ${serial}: ${(e as Error).message}`);
+        }
+      }
+      fds.push(fd);
+      outs.push(new ConsoleOutput(serial === 'stdio' ? 1 : fd, serial === 'none', opts.cgaMirror ?? 'auto'));
+    }
+    const { machines } = buildVmmHost(Array.from({ length: n }, () => config), outs);
+    const first = machines[0];
+    const detachStdin = config.serial === 'stdio'
+      ? attachStdin(first.board, () => first.runner.stop === null && (first.runner.stop = { kind: 'exit', status: 0 }))
+      : () => {};
+    const rr = new GuestRoundRobin(machines, config.maxInstructions);
+    const t0 = process.hrtime.bigint();
+    try {
+      while (!rr.allDone) {
+        const busy = rr.run(SLICE);
+        for (const o of outs) o.flush();
+        if (!rr.allDone) await new Promise<void>((r) => (busy ? setImmediate(r) : setTimeout(r, 2)));
+      }
+    } finally {
+      for (const o of outs) o.flush();
+      detachStdin();
+      for (const m of machines) for (const d of m.board.disks) d.close();
+    }
+    const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+    const perGuest = machines.map((m, k) => {
+      const stop = m.board.stop ?? m.runner.stop;
+      const d = describe(stop);
+      return {
+        guest: k, serial: guestSerial(config.serial, k), exitCode: d.exitCode, message: d.message ?? null,
+        instructions: m.runner.instructions, virtualTimeNs: m.board.clock.now, stop: stop?.kind ?? 'none', engine: m.engine.stats(),
+      };
+    });
+    const total = perGuest.reduce((a, g) => a + g.instructions, 0);
+    const messages = perGuest.filter((g) => g.message).map((g) => `guest ${g.guest}: ${g.message}`);
+    return {
+      exitCode: perGuest[0].exitCode,
+      message: messages.length ? messages.join('; ') : undefined,
+      stats: {
+        mode: 'vmm', guests: n, cpus: config.cpus, instructions: total, wallTimeMs: Math.round(wallMs),
+        mips: wallMs > 0 ? Math.round((total / wallMs / 1000) * 10) / 10 : 0, perGuest,
+      },
+    };
+  } finally {
+    for (const fd of fds) if (fd !== null) closeSync(fd);
+  }
+}
+
 export async function runMachine(config: MachineConfig, opts: RunOptions = {}): Promise<RunResult> {
+  if ((config.guests ?? 1) > 1) {
+    if (config.mode !== 'vmm') throw new ConfigError('--guests needs --mode vmm');
+    if (opts.gdbPort !== undefined) throw new ConfigError('--gdb debugs one guest: not with --guests');
+    return runGuests(config, opts);
+  }
   let serialFd: number | null = null;
   if (config.serial !== 'stdio' && config.serial !== 'none') {
     try {
