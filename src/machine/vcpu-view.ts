@@ -85,9 +85,18 @@ export class CpuView implements VcpuView {
  */
 export class VmmVcpuView implements VcpuView {
   private readonly walk = new WalkResult();
+  private interpView: CpuView | null = null;
   constructor(private readonly ctx: VcpuContext) {}
 
+  /** While the VMM interprets the vCPU (real mode, 16-bit trampolines), its private CPU holds the guest's state as is. */
+  private get interpreted(): CpuView | null {
+    if (!this.ctx.interpreting) return null;
+    return (this.interpView ??= new CpuView(this.ctx.interpreter.cpu, this.ctx.index));
+  }
+
   registers(): number[] {
+    const iv = this.interpreted;
+    if (iv) return iv.registers();
     const c = this.ctx.cpu, v = this.ctx.v;
     const r: number[] = [];
     for (let i = 0; i < 8; i++) r.push(c.regs[i] >>> 0);
@@ -99,6 +108,8 @@ export class VmmVcpuView implements VcpuView {
   }
 
   writeRegister(reg: number, value: number): boolean {
+    const iv = this.interpreted;
+    if (iv) return iv.writeRegister(reg, value);
     const c = this.ctx.cpu;
     value >>>= 0;
     if (reg < 8) { c.regs[reg] = value; return true; }
@@ -108,11 +119,15 @@ export class VmmVcpuView implements VcpuView {
   }
 
   translate(linear: number): number {
+    const iv = this.interpreted;
+    if (iv) return iv.translate(linear);
     if (!walkGuest(this.ctx.g.mem, this.ctx.v, linear >>> 0, false, false, false, this.walk)) return -1;
     return this.walk.gpa;
   }
 
   describe(): string {
+    const iv = this.interpreted;
+    if (iv) return iv.describe().replace(']', ', vmm: interpreted]');
     const c = this.ctx.cpu, v = this.ctx.v;
     const mode = !(v.cr0 & 1) ? 'real mode' : c.cs32 ? 'protected' : 'protected 16-bit';
     const paging = v.cr0 & 0x80000000 ? ', paging' : '';
@@ -120,6 +135,8 @@ export class VmmVcpuView implements VcpuView {
   }
 
   pcLinear(): number {
+    const iv = this.interpreted;
+    if (iv) return iv.pcLinear();
     return (this.ctx.cpu.segBase[1] + this.ctx.cpu.eip) >>> 0;
   }
 }
