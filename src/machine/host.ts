@@ -8,9 +8,8 @@
 import { PhysMem } from '../bus/phys-mem.js';
 import { planHost, GuestScheduler, type GuestPlacement, type HostLayout } from '../vmm/guests.js';
 import { createVmmEngine } from '../vmm/monitor.js';
-import { Board } from './board.js';
+import { Board, type BoardIo } from './board.js';
 import type { MachineConfig } from './config.js';
-import type { ConsoleOutput } from './console.js';
 import { GuestRunner } from './pc.js';
 import type { BuiltMachine } from './runner.js';
 import { VmmVcpuView } from './vcpu-view.js';
@@ -26,7 +25,7 @@ export interface VmmHost {
 }
 
 /** One guest's board, monitor and run loop on its placement in `host`. */
-export function buildVmmGuest(config: MachineConfig, out: ConsoleOutput, host: PhysMem, place: GuestPlacement): BuiltMachine {
+export function buildVmmGuest(config: MachineConfig, out: BoardIo, host: PhysMem, place: GuestPlacement): BuiltMachine {
   const board = new Board(config, out, host.window(place.base, place.size));
   const mon = createVmmEngine({ host, mem: board.mem, place, io: board.io, interrupts: board.interruptSources });
   const cpus = mon.vcpus.map((v) => v.cpu);
@@ -52,7 +51,7 @@ export function buildVmmGuest(config: MachineConfig, out: ConsoleOutput, host: P
 }
 
 /** Guests side by side on one host: configs[k] runs with console outs[k]. */
-export function buildVmmHost(configs: MachineConfig[], outs: ConsoleOutput[]): VmmHost {
+export function buildVmmHost(configs: MachineConfig[], outs: BoardIo[]): VmmHost {
   const layout = planHost(configs.map((c) => ({ size: c.memoryMiB << 20, vcpus: c.cpus })));
   const host = new PhysMem(layout.hostRamBytes);
   const machines = configs.map((c, k) => buildVmmGuest(c, outs[k], host, layout.guests[k]));
