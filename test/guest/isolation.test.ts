@@ -84,4 +84,21 @@ describe('isolation under --mode vmm', () => {
       expect(st.realCpl0Instructions).toBe(0);
     }
   }, 120_000);
+
+  it("one guest's triple fault stops only that guest", () => {
+    const layout = planHost([{ size: 16 << 20, vcpus: 1 }, { size: 32 << 20, vcpus: 1 }]);
+    const host = new PhysMem(layout.hostRamBytes);
+    const outs = [new Capture(), new Capture()];
+    const machines = [
+      buildVmmGuest(config('triplefault', 16), outs[0], host, layout.guests[0]),
+      buildVmmGuest(config('interrupts', 32), outs[1], host, layout.guests[1]),
+    ];
+    const rr = new GuestRoundRobin(machines, 3e9);
+    for (let turns = 0; turns < 10_000 && !rr.allDone; turns++) rr.run(1_000_000);
+    expect(rr.allDone).toBe(true);
+    expect(machines[0].runner.stop?.kind).toBe('triple-fault');
+    expect(outs[0].text).toBe(expected('triplefault'));
+    expect(outs[1].text).toBe(expected('interrupts'));
+    expect(status(machines[1].board.stop)).toBe(expectedStatus('interrupts'));
+  }, 120_000);
 });
