@@ -13,11 +13,11 @@ export interface LazyFlags {
   ccOp: number;
   /** Operand width in bits: 8, 16 or 32. */
   ccBits: number;
-  /** Result, masked to the width, unsigned. */
+  /** Result, masked to the width: unsigned for 8/16 bits, int32 (same bits) for 32. */
   ccDst: number;
-  /** First operand (masked, unsigned); for shifts the value shifted by count-1; for MUL the overflow bit. */
+  /** First operand (masked like ccDst); for shifts the value shifted by count-1; for MUL the overflow bit. */
   ccA: number;
-  /** Second operand (masked, unsigned). */
+  /** Second operand (masked like ccDst). */
   ccB: number;
   /** Carry in (ADC/SBB) or the preserved CF (INC/DEC). */
   ccC: number;
@@ -46,10 +46,11 @@ for (let i = 0; i < 256; i++) {
 export function getCF(c: LazyFlags): number {
   switch (c.ccOp) {
     case CC_EFLAGS: return c.flags & CF;
-    case CC_ADD: return c.ccDst < c.ccA ? 1 : 0;
-    case CC_ADC: return (c.ccC ? c.ccDst <= c.ccA : c.ccDst < c.ccA) ? 1 : 0;
-    case CC_SUB: return c.ccA < c.ccB ? 1 : 0;
-    case CC_SBB: return (c.ccC ? c.ccA <= c.ccB : c.ccA < c.ccB) ? 1 : 0;
+    // 32-bit records hold int32: compare as unsigned.
+    case CC_ADD: return c.ccDst >>> 0 < c.ccA >>> 0 ? 1 : 0;
+    case CC_ADC: return (c.ccC ? c.ccDst >>> 0 <= c.ccA >>> 0 : c.ccDst >>> 0 < c.ccA >>> 0) ? 1 : 0;
+    case CC_SUB: return c.ccA >>> 0 < c.ccB >>> 0 ? 1 : 0;
+    case CC_SBB: return (c.ccC ? c.ccA >>> 0 <= c.ccB >>> 0 : c.ccA >>> 0 < c.ccB >>> 0) ? 1 : 0;
     case CC_LOGIC: return 0;
     case CC_INC: case CC_DEC: return c.ccC;
     case CC_SHL: return (c.ccA >>> (c.ccBits - 1)) & 1;
@@ -78,8 +79,8 @@ export function getOF(c: LazyFlags): number {
     case CC_ADD: case CC_ADC: return (((c.ccA ^ ~c.ccB) & (c.ccA ^ c.ccDst)) >>> sb) & 1;
     case CC_SUB: case CC_SBB: return (((c.ccA ^ c.ccB) & (c.ccA ^ c.ccDst)) >>> sb) & 1;
     case CC_LOGIC: return 0;
-    case CC_INC: return c.ccDst === 1 << sb >>> 0 ? 1 : 0;
-    case CC_DEC: return c.ccDst === ((1 << sb >>> 0) - 1) ? 1 : 0;
+    case CC_INC: return c.ccDst >>> 0 === 1 << sb >>> 0 ? 1 : 0;
+    case CC_DEC: return c.ccDst >>> 0 === ((1 << sb >>> 0) - 1) ? 1 : 0;
     case CC_SHL: case CC_SAR: return ((c.ccA ^ c.ccDst) >>> sb) & 1;
     case CC_MUL: return c.ccA;
   }

@@ -1,7 +1,10 @@
 // Pure integer ALU semantics: operands in, result out, lazy flag record
 // written (flags.ts). No operand fetching or storing here (that is the
 // plumbing in exec.ts). Widths are 8, 16 or 32 bits; values are returned
-// unsigned and masked to the width.
+// masked to the width: unsigned for 8 and 16 bits, and for 32 bits as a
+// signed int32 (the same bits). Int32 values stay small integers in V8, so
+// they cross calls and land in fields without allocating a heap number;
+// flags.ts compares them unsigned where it matters.
 
 import { CF, OF, AF, ZF, SF, PF } from '../arch.js';
 import {
@@ -10,7 +13,7 @@ import {
 } from '../flags.js';
 
 export function mask(bits: number, v: number): number {
-  return bits === 32 ? v >>> 0 : bits === 16 ? v & 0xffff : v & 0xff;
+  return bits === 32 ? v | 0 : bits === 16 ? v & 0xffff : v & 0xff;
 }
 
 /** Sign-extend a `bits`-wide value to a JS int32. */
@@ -193,8 +196,8 @@ export function shld(c: LazyFlags, bits: number, dst: number, src: number, count
   if (count === 0) return dst;
   let r: number, pre: number;
   if (bits === 32) {
-    r = (dst << count | src >>> (32 - count)) >>> 0;
-    pre = count === 1 ? dst : (dst << (count - 1) | src >>> (33 - count)) >>> 0;
+    r = dst << count | src >>> (32 - count);
+    pre = count === 1 ? dst : dst << (count - 1) | src >>> (33 - count);
   } else {
     const v = dst * 4294967296 + src * 65536 + dst; // < 2^48: exact in a double
     r = Math.floor(v / 2 ** (32 - count)) % 65536;
@@ -209,8 +212,8 @@ export function shrd(c: LazyFlags, bits: number, dst: number, src: number, count
   if (count === 0) return dst;
   let r: number, pre: number;
   if (bits === 32) {
-    r = (dst >>> count | src << (32 - count)) >>> 0;
-    pre = dst >>> (count - 1); // QEMU keeps only dst here: OF for count > 1 ignores src bits
+    r = dst >>> count | src << (32 - count);
+    pre = (dst >>> (count - 1)) | 0; // QEMU keeps only dst here: OF for count > 1 ignores src bits
   } else {
     const v = dst * 4294967296 + src * 65536 + dst;
     r = Math.floor(v / 2 ** count) % 65536;
