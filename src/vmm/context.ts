@@ -13,7 +13,7 @@ import { permits, walkGuest, WalkResult } from './guest-walk.js';
 import {
   GUEST_PAGE_SHIFT, type GuestVm,
 } from './guest-vm.js';
-import { IDT_OFFSET, PAGE, SLOT_GDT_KERNEL, SLOT_GDT_USER, SLOT_LDT_KERNEL, SLOT_LDT_USER, SLOT_POOL, SLOT_TSS, SLOT_WINDOW_PT, VMM_AREA_PER_VCPU, WINDOW_PAGES } from './guests.js';
+import { IDT_OFFSET, IOMAP_OFFSET, PAGE, TSS_LIMIT_IO, TSS_LIMIT_NO_IO, SLOT_GDT_KERNEL, SLOT_GDT_USER, SLOT_LDT_KERNEL, SLOT_LDT_USER, SLOT_POOL, SLOT_TSS, SLOT_WINDOW_PT, VMM_AREA_PER_VCPU, WINDOW_PAGES } from './guests.js';
 import { hostFrame, shadowPte, SHADOW_KERNEL, SHADOW_USER, ShadowPageTables, VMM_WINDOW_BASE, VMM_WINDOW_PDE } from './shadow-paging.js';
 import { ShadowTable } from './shadow-tables.js';
 import { VirtualCpu } from './vcpu.js';
@@ -80,9 +80,17 @@ export class VcpuContext {
     for (let i = 0; i < WINDOW_PAGES; i++) host.write32(slotBase + SLOT_WINDOW_PT * PAGE + i * 4, (slotBase + (i + 1) * PAGE) | 3);
     this.gdt = new ShadowTable(host.ram, slotBase + SLOT_GDT_KERNEL * PAGE, slotBase + SLOT_GDT_USER * PAGE);
     this.ldt = new ShadowTable(host.ram, slotBase + SLOT_LDT_KERNEL * PAGE, slotBase + SLOT_LDT_USER * PAGE);
-    // Real TSS: limit 0x67 and I/O map base 0x68 (past the limit), so every
-    // IN/OUT at CPL 3 with IOPL 0 raises #GP (SDM vol. 1, 18.5.2).
-    host.write16(slotBase + SLOT_TSS * PAGE + 0x66, 0x68);
+    // Real TSS with an I/O permission bitmap that allows every port (SDM
+    // vol. 1, 18.5.2), then the all-ones byte the CPU may read past it.
+    // While the virtual CPL is 0..2 the real TR limit covers the bitmap:
+    // the guest kernel may use any port (CPL <= IOPL whatever its IOPL),
+    // and the real CPU's port bus *is* the guest's, so IN/OUT run natively.
+    // At virtual CPL 3 the limit stops before the bitmap and IN/OUT trap
+    // unless the guest's IOPL is 3; the VMM then checks the guest's own
+    // TSS bitmap (emulate.ts). The real IDT at TSS+0x800 (limit 0) shares
+    // the bitmap's zero bytes: it is never read.
+    host.write16(slotBase + SLOT_TSS * PAGE + 0x66, IOMAP_OFFSET);
+    host.ram[slotBase + SLOT_TSS * PAGE + TSS_LIMIT_IO] = 0xff;
     const v = this.v;
     this.gatedInterrupts = {
       // The real IF is the guest's (see realFlags) and the CPU checks it
@@ -109,7 +117,7 @@ export class VcpuContext {
     c.ldtrAttr = v.ldtrSel & 0xfffc ? 0x82 : 0;
     c.trSel = 0;
     c.trBase = winLin(SLOT_TSS);
-    c.trLimit = 0x67;
+    c.trLimit = user ? TSS_LIMIT_NO_IO : TSS_LIMIT_IO;
     c.trAttr = 0x8b;
     c.idtrBase = (winLin(SLOT_TSS) + IDT_OFFSET) >>> 0;
     c.idtrLimit = 0;
@@ -151,6 +159,7 @@ export class VcpuContext {
     c.cr3 = this.shadow.directory(user ? SHADOW_USER : SHADOW_KERNEL);
     c.gdtrBase = winLin(user ? SLOT_GDT_USER : SLOT_GDT_KERNEL);
     c.ldtrBase = winLin(user ? SLOT_LDT_USER : SLOT_LDT_KERNEL);
+    c.trLimit = user ? TSS_LIMIT_NO_IO : TSS_LIMIT_IO;
   }
 
   /** Re-read the guest's GDT/LDT into the shadows (lgdt, lldt, ltr, privilege changes). */
