@@ -22,10 +22,12 @@ let runs = 3;
 let rounds = 400; // bench.elf work rounds (its golden test uses the default 40)
 const kernels = [];
 const modes = [];
+let breakpoints = true;
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--runs') runs = Number(args[++i]);
   else if (args[i] === '--kernel') kernels.push(args[++i]);
   else if (args[i] === '--mode') modes.push(args[++i]);
+  else if (args[i] === '--no-breakpoints') breakpoints = false;
   else if (args[i] === '--rounds') rounds = Number(args[++i]);
   else { console.error(`bench: unknown argument ${args[i]}`); process.exit(2); }
 }
@@ -64,3 +66,7 @@ for (const kernel of kernels) {
   if (e && v) console.log(`${kernel.padEnd(10)} ratio    vmm/emulate wall time = ${(v.wallTimeMs / e.wallTimeMs).toFixed(2)}`);
 }
 rmSync(dir, { recursive: true, force: true });
+if (breakpoints) {
+  const { benchBreakpoints } = await import('./bench-breakpoints.mjs');
+  await benchBreakpoints({ runs, modes });
+}
