@@ -52,6 +52,20 @@ describe.skipIf(missing !== null).concurrent.each(MODES)('gdb under --mode %s', 
     expect(out).toContain(`Value returned is $1 = ${LEAF_23}`);
   });
 
+  it('breakpoints right after a patched/emulated instruction (ret, popf, iret) hit', async () => {
+    // Under the VMM each of these follows an INT 3 exit, so the CPU resumes
+    // exactly at the breakpoint: it must still report it (regression: the
+    // run loop used to skip a breakpoint at the EIP where every run() starts).
+    const { out } = await session({ mode }, [
+      'tbreak leaf', 'continue', 'break *(*(unsigned *)$sp)', 'continue', 'delete 2',
+      'break sb_int30', 'break sb_after_int30', 'continue', 'continue', 'p $pc == &sb_after_int30', 'kill',
+    ]);
+    expect(out).toMatch(/^Breakpoint 2, (0x[0-9a-f]+ in )?level3 /m);
+    expect(out).toMatch(/^Breakpoint 3, sb_int30 /m);
+    expect(out).toMatch(/^Breakpoint 4, sb_after_int30 /m);
+    expect(values(out).at(-1)).toBe('1');
+  });
+
   it('x/8i shows the original pushf/popf/iret; stepi across each with the IF the guest believes; hook-stop; monitor', async () => {
     const { out } = await session({ mode }, [
       'define hook-stop', 'x/i $pc', 'end',
