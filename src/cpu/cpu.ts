@@ -120,7 +120,7 @@ export class Cpu {
   readonly watchPages = new Uint16Array(1 << 20);
   readonly watches: Array<{ lin: number; len: number; kind: WatchKind }> = [];
   readonly breakpoints = new Set<number>();
-  /** EIP whose breakpoint is ignored once (the first instruction of run(): resuming). */
+  /** EIP whose breakpoint is ignored once: set by a debugger resuming from a breakpoint stop; cleared after the first block of the next run(). */
   bpSkipEip = -1;
   /** Set by a breakpoint wrapper just before it stops the run. */
   pendingBreakpoint = false;

@@ -15,8 +15,8 @@ export function runLoop(c: Cpu, budget: number): Exit {
   if (c.shutdown) return Exit.TRIPLE_FAULT;
   c.exitHasError = false;
   const end = c.instructionCount + budget;
-  // Resuming at a breakpoint executes that instruction.
-  c.bpSkipEip = c.eip;
+  // A breakpoint at the EIP run() starts from fires, unless the debugger
+  // resumes from it and set bpSkipEip (a quantum boundary must not hide one).
   let first = true;
   let prev: Block | null = null;
   while (c.instructionCount < end) {

@@ -357,6 +357,10 @@ describe('VMM and debugger hooks', () => {
     cpu.addBreakpoint(CODE + 5);
     expect(cpu.run(100)).toBe(Exit.BREAKPOINT);
     expect([cpu.eip, cpu.regs[0]]).toEqual([CODE + 5, 5]);
+    // A new run() at the breakpoint (a quantum boundary) reports it again...
+    expect(cpu.run(100)).toBe(Exit.BREAKPOINT);
+    // ...until the debugger resumes from it.
+    cpu.bpSkipEip = cpu.eip;
     expect(cpu.run(100)).toBe(Exit.HLT);
     expect(cpu.regs[0]).toBe(6);
     cpu.removeBreakpoint(CODE + 5);
