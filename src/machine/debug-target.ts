@@ -22,8 +22,10 @@ export interface DebugMemory {
 export interface DebugTargetOptions {
   runner: GuestRunner;
   views: VcpuView[];
-  /** The CPUs executing this guest (breakpoints and watchpoints live there). */
+  /** Every CPU that may execute this guest's code (breakpoints and watchpoints are armed in all). */
   cpus: Cpu[];
+  /** The CPU that executes vCPU `i` right now (where its exit details are). */
+  cpuOf: (i: number) => Cpu;
   memory: DebugMemory;
   /** Monitor commands the engine/machine understands besides the generic ones. */
   monitor?: (cmd: string) => string | null;
@@ -221,7 +223,7 @@ export class MachineDebugTarget implements DebugTarget {
         return { kind, thread: s.vcpu };
       }
       case 'watchpoint': {
-        const cpu = this.o.cpus[s.vcpu];
+        const cpu = this.o.cpuOf(s.vcpu);
         const a = cpu.exitAddress >>> 0;
         const w = cpu.watches.find((x) => a >= x.lin && a < x.lin + x.len);
         const kind = w?.kind === 'read' ? 'rwatch' : w?.kind === 'access' ? 'awatch' : 'watch';

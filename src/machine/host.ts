@@ -28,17 +28,21 @@ export interface VmmHost {
 export function buildVmmGuest(config: MachineConfig, out: BoardIo, host: PhysMem, place: GuestPlacement): BuiltMachine {
   const board = new Board(config, out, host.window(place.base, place.size));
   const mon = createVmmEngine({ host, mem: board.mem, place, io: board.io, interrupts: board.interruptSources });
-  const cpus = mon.vcpus.map((v) => v.cpu);
+  // Breakpoints/watchpoints are armed in the deprivileged CPUs and in the
+  // interpreters that run real-mode phases.
+  const cpus = mon.vcpus.flatMap((v) => [v.cpu, v.interpreter.cpu]);
+  const vcpus = config.cpus;
   const reg = mon.guest.registry;
   board.setInstructionCounter((i) => mon.instructions(i));
   const runner = new GuestRunner(board, mon, config.cpus, config.quantum);
   board.cpuControl = {
-    init: (id) => { if (id < cpus.length) { mon.initVcpu(id); runner.started[id] = false; } },
-    startup: (id, vector) => { if (id < cpus.length && !runner.started[id]) { mon.startupVcpu(id, vector); runner.started[id] = true; } },
+    init: (id) => { if (id < vcpus) { mon.initVcpu(id); runner.started[id] = false; } },
+    startup: (id, vector) => { if (id < vcpus && !runner.started[id]) { mon.startupVcpu(id, vector); runner.started[id] = true; } },
   };
   mon.loadBootState(0, board.boot());
   return {
     board, cpus, engine: mon, runner,
+    cpuOf: (i) => (mon.vcpus[i].interpreting ? mon.vcpus[i].interpreter.cpu : mon.vcpus[i].cpu),
     views: mon.vcpus.map((v) => new VmmVcpuView(v)),
     memory: {
       read: (a, l) => reg.originalBytes(a, l),

@@ -32,8 +32,10 @@ const SLICE = 1_000_000;
 
 export interface BuiltMachine {
   board: Board;
-  /** The CPUs executing the guest (under the VMM: the real, deprivileged ones). */
+  /** The CPUs executing the guest (under the VMM: the real, deprivileged ones and the real-mode interpreters). */
   cpus: Cpu[];
+  /** The CPU executing vCPU i right now. */
+  cpuOf: (i: number) => Cpu;
   engine: Engine;
   runner: GuestRunner;
   views: VcpuView[];
@@ -46,6 +48,7 @@ export interface BuiltMachine {
 export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMachine {
   let board: Board;
   let cpus: Cpu[];
+  let cpuOf: (i: number) => Cpu;
   let engine: Engine;
   let views: VcpuView[];
   let memory: DebugMemory;
@@ -63,6 +66,7 @@ export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMa
       return cpu;
     });
     engine = new EmulateEngine(cpus);
+    cpuOf = (i) => cpus[i];
     views = cpus.map((c, i) => new CpuView(c, i));
     memory = {
       read: (a, l) => board.mem.peek(a, l),
@@ -72,12 +76,13 @@ export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMa
   }
   board.setInstructionCounter((i) => engine.instructions(i));
   const runner = new GuestRunner(board, engine, config.cpus, config.quantum);
+  const vcpus = config.cpus;
   board.cpuControl = {
-    init: (id) => { if (id < cpus.length) { engine.initVcpu(id); runner.started[id] = false; } },
-    startup: (id, vector) => { if (id < cpus.length && !runner.started[id]) { engine.startupVcpu(id, vector); runner.started[id] = true; } },
+    init: (id) => { if (id < vcpus) { engine.initVcpu(id); runner.started[id] = false; } },
+    startup: (id, vector) => { if (id < vcpus && !runner.started[id]) { engine.startupVcpu(id, vector); runner.started[id] = true; } },
   };
   engine.loadBootState(0, board.boot());
-  return { board, cpus, engine, runner, views, memory, monitor, monitorHelp };
+  return { board, cpus, cpuOf, engine, runner, views, memory, monitor, monitorHelp };
 }
 
 function describe(stop: StopReason | null): { exitCode: number; message?: string } {
@@ -224,6 +229,7 @@ async function serveGdb(port: number, wait: boolean, m: BuiltMachine, out: Conso
     runner,
     views: m.views,
     cpus: m.cpus,
+    cpuOf: m.cpuOf,
     memory: m.memory,
     monitor: m.monitor,
     monitorHelp: m.monitorHelp,
