@@ -5,9 +5,10 @@
 // EIP is rewound to the instruction, so interrupts are taken between
 // chunks and each chunk counts as one retired instruction (deterministic).
 
-import { DF, ES } from '../arch.js';
+import { CR0_PG, DF, ES } from '../arch.js';
 import { BRK_FLOW, type Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
+import { walk } from '../mmu.js';
 import { sub } from './alu.js';
 import { checkIoPermission } from './io.js';
 
@@ -70,9 +71,16 @@ function scasBody(c: Cpu, i: Insn, d: number): void {
   advDi(c, i, d);
 }
 function insBody(c: Cpu, i: Insn, d: number): void {
-  // The destination is checked before the port is read (SDM: INS "ES:(E)DI ... #GP")
+  // The destination is checked before the port is read (SDM: INS "ES:(E)DI ... #GP"),
+  // paging included: a #PF on the store must not lose the byte already taken
+  // from the device, so the instruction restarts cleanly (QEMU does the same
+  // with a dummy store first).
   const off = di(c, i);
-  c.segWrite(ES, off, i.w);
+  const lin = c.segWrite(ES, off, i.w) >>> 0;
+  if (c.cr0 & CR0_PG) {
+    walk(c, lin, true, c.cpl === 3);
+    if ((lin & 0xfff) + i.w > 0x1000) walk(c, (lin + i.w - 1) >>> 0, true, c.cpl === 3);
+  }
   const v = c.io.in(c.regs16[4], i.w as 1 | 2 | 4);
   c.wr(i.w, ES, off, v);
   advDi(c, i, d);
