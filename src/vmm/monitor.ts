@@ -221,7 +221,7 @@ export class Monitor implements Engine {
       case PFV: {
         const r = ctx.shadowFault(c.exitAddress, err);
         if (r === 'reflect') this.reflectOrStop(ctx, PFV, KIND_EXCEPTION, ctx.walk.error, true);
-        else if (r === 'window') this.stopGuest(`guest touched the VMM's reserved linear window at ${(c.exitAddress >>> 0).toString(16)} (0xFFC00000-0xFFFFFFFF is not available to guests)`);
+        else if (r === 'window') this.stopGuest(`guest touched the VMM's reserved linear window at ${(c.exitAddress >>> 0).toString(16)} (0xFFC00000-0xFFFFFFFF is not available to guests) at eip ${(c.eip >>> 0).toString(16)}, virtual CPL ${ctx.v.cpl}`);
         return;
       }
       case GP: {
