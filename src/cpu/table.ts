@@ -19,6 +19,7 @@ import * as B from './ops/bcd.js';
 import * as S from './ops/string.js';
 import * as IO from './ops/io.js';
 import * as Y from './ops/system.js';
+import { pickJcc } from './ops/jcc.js';
 
 /** Executing it at CPL > 0 raises #GP(0) (in protected mode). */
 export const F_PRIV = 1 << 0;
@@ -104,8 +105,8 @@ row(0x6e, 'outsb', 'DX,Xb', S.outs, F_STRING | F_IOPL);
 row(0x6f, 'outs', 'DX,Xz', S.outs, F_STRING | F_IOPL);
 const CC = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 for (let k = 0; k < 16; k++) {
-  row(0x70 + k, 'j' + CC[k], 'Jb', I.jcc, F_BRANCH | F_COND);
-  row(0x180 + k, 'j' + CC[k], 'Jz', I.jcc, F_BRANCH | F_COND);
+  row(0x70 + k, 'j' + CC[k], 'Jb', I.jcc, F_BRANCH | F_COND, pickJcc);
+  row(0x180 + k, 'j' + CC[k], 'Jz', I.jcc, F_BRANCH | F_COND, pickJcc);
   row(0x190 + k, 'set' + CC[k], 'Eb', I.setcc);
   row(0x140 + k, 'cmov' + CC[k], 'Gv,Ev', I.cmov);
 }
