@@ -160,6 +160,19 @@ export class Board {
     return `guest triple-faulted on vCPU ${i} (shutdown)`;
   }
 
+  /** A system reset as the chipset's reset line gives it: every device back to its power-on state (RAM is kept). */
+  resetDevices(): void {
+    this.pic.reset();
+    this.pit.reset();
+    this.uart.reset();
+    this.ide.reset();
+    this.kbd.reset();
+    this.cga.reset();
+    for (const l of this.lapics) l.reset();
+    this.ioapic.reset();
+    this.stop = null;
+  }
+
   /** Load what the config boots into guest memory; returns the BSP's starting state. */
   boot(): BootState {
     writeBiosData(this.mem);

@@ -30,6 +30,8 @@ export interface DebugTargetOptions {
   /** Monitor commands the engine/machine understands besides the generic ones. */
   monitor?: (cmd: string) => string | null;
   monitorHelp?: string;
+  /** `monitor reset`: the machine resets and boots its kernel or disk again. */
+  reset?: () => void;
   /** Called when the guest has finished for good (exit, triple fault, kill). */
   onFinished: () => void;
   /** gdb's `k`. */
@@ -243,7 +245,15 @@ export class MachineDebugTarget implements DebugTarget {
 
   monitor(cmd: string): string {
     const words = cmd.trim().split(/\s+/);
-    if (words[0] === 'info' && words[1] === 'registers') return this.infoRegisters();
+    if (words[0] === 'info' && words[1] === 'registers') {
+      // Under the VMM, the real (deprivileged) CPU state follows the virtual one.
+      return this.infoRegisters() + (this.o.monitor?.('info real') ?? '');
+    }
+    if (words[0] === 'reset' && this.o.reset) {
+      this.o.reset();
+      this.finished = false;
+      return 'system reset; the guest boots again from the start\n';
+    }
     if (words[0] === 'info' && words[1] === 'mem') return this.infoMem();
     const r = this.o.monitor?.(cmd.trim());
     if (r !== null && r !== undefined) return r;
@@ -254,6 +264,7 @@ export class MachineDebugTarget implements DebugTarget {
     return [
       'info registers -- guest-visible registers of every vCPU',
       'info mem -- the guest\'s virtual memory mappings (from its own page tables)',
+      ...(this.o.reset ? ['reset -- reset the machine and boot again (RAM kept, devices and vCPUs reset)'] : []),
       ...(this.o.monitorHelp ? [this.o.monitorHelp.trimEnd()] : []),
     ].join('\n') + '\n';
   }

@@ -23,6 +23,7 @@ export class EmulateEngine implements Engine {
   }
 
   loadBootState(i: number, s: BootState): void {
+    this.cpus[i].reset();
     applyBootState(this.cpus[i], s);
   }
 

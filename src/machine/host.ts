@@ -50,6 +50,13 @@ export function buildVmmGuest(config: MachineConfig, out: BoardIo, host: PhysMem
       isRam: (a) => board.mem.isRam(a),
     },
     monitor: (cmd) => vmmMonitor(mon, cmd),
+    beforeReset: () => {
+      // Forget the VMM's view of the old run: put back every original byte
+      // it patched and drop every shadow mapping.
+      const pages = new Set(reg.patches().map((p) => p.gpa >>> 12));
+      for (const page of pages) reg.dropPage(page);
+      for (const v of mon.vcpus) v.flushShadow();
+    },
     monitorHelp: VMM_MONITOR_HELP,
   };
 }

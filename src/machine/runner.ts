@@ -42,6 +42,8 @@ export interface BuiltMachine {
   memory: DebugMemory;
   monitor?: (cmd: string) => string | null;
   monitorHelp?: string;
+  /** Engine state to drop before a system reset. */
+  beforeReset?: () => void;
 }
 
 /** Build the board, vCPUs and engine for a config. */
@@ -218,6 +220,19 @@ export async function runMachine(config: MachineConfig, opts: RunOptions = {}): 
   return { ...res, stats };
 }
 
+/** Reset line: devices and vCPUs to power-on state, then boot the configured kernel/disk again. */
+export function resetMachine(m: BuiltMachine): void {
+  const { board, engine, runner } = m;
+  m.beforeReset?.();
+  board.resetDevices();
+  for (let i = 0; i < runner.vcpuCount; i++) {
+    engine.initVcpu(i);
+    runner.started[i] = i === 0;
+  }
+  runner.stop = null;
+  engine.loadBootState(0, board.boot());
+}
+
 /** Run under the debugger: gdb drives execution until the guest ends or gdb kills it. */
 async function serveGdb(port: number, wait: boolean, m: BuiltMachine, out: ConsoleOutput): Promise<void> {
   const { runner, board } = m;
@@ -233,6 +248,7 @@ async function serveGdb(port: number, wait: boolean, m: BuiltMachine, out: Conso
     memory: m.memory,
     monitor: m.monitor,
     monitorHelp: m.monitorHelp,
+    reset: () => resetMachine(m),
     onFinished: () => finish(),
     onKill: () => {
       runner.stop = { kind: 'exit', status: 0 };

@@ -94,6 +94,9 @@ export class Monitor implements Engine {
       ctx.interpreter.enterAsIs();
       return;
     }
+    // Protected-mode hand-over: native (deprivileged) execution from here,
+    // even if an INIT had parked the vCPU in the interpreter.
+    if (ctx.interpreting) ctx.interpreter.active = false;
     for (let k = 0; k < 8; k++) c.regs[k] = s.regs[k];
     v.cr0 = s.cr0 >>> 0;
     v.gdtrBase = s.gdtrBase; v.gdtrLimit = s.gdtrLimit;
