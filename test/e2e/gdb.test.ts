@@ -208,4 +208,19 @@ describe.skipIf(missing !== null).concurrent.each(MODES)('gdb under --mode %s', 
       }
     });
   });
+
+  it('monitor reset boots the guest again; monitor info registers shows every vCPU', async () => {
+    const { out } = await session({ mode }, [
+      'break compute', 'continue', 'set var secret = 1', 'monitor reset', 'continue', 'p/x secret', 'echo REGS\\n', 'monitor info registers', 'kill',
+    ]);
+    // The second stop at compute comes from the reboot: the image was
+    // loaded again, so the variable gdb changed has its initial value.
+    expect(out.match(/Breakpoint 1, compute /g)).toHaveLength(2);
+    expect(out).toContain('system reset');
+    expect(values(out).at(-1)).toBe('0x5eed');
+    const regs = out.split('REGS')[1] ?? '';
+    expect(regs).toMatch(/CPU#0 \[protected/);
+    expect(regs).toMatch(/\bcs\s+00000008\b/);
+    if (mode === 'vmm') expect(regs).toMatch(/real\s+cs=000b/); // the deprivileged CPU: selector 0x08 with RPL 3
+  });
 });
