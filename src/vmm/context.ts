@@ -218,7 +218,7 @@ export class VcpuContext {
       return;
     }
     const gpa = this.translate(lin, true, user);
-    this.g.beforeGuestWrite(gpa >>> GUEST_PAGE_SHIFT);
+    this.g.beforeGuestWrite(gpa, size);
     const m = this.g.mem;
     if (size === 1) m.write8(gpa, value); else if (size === 2) m.write16(gpa, value); else m.write32(gpa, value);
   }
@@ -293,7 +293,7 @@ export class VcpuContext {
    * guest's own tables fault (CR2/error set, caller reflects #PF with
    * `walk.error`), or 'window' for an access to the VMM's reserved window.
    */
-  shadowFault(lin: number, errorCode: number): 'fill' | 'reflect' | 'window' {
+  shadowFault(lin: number, errorCode: number): 'fill' | 'reflect' | 'window' | 'code-write' {
     lin >>>= 0;
     if (lin >>> 22 === VMM_WINDOW_PDE) return 'window';
     const v = this.v;
@@ -308,12 +308,24 @@ export class VcpuContext {
     const frame = hostFrame(g.range, w.gpa);
     const isRam = frame !== g.range.openBus && !g.mem.isMmio(w.gpa);
     const page = w.gpa >>> GUEST_PAGE_SHIFT;
-    if (write && isRam) g.beforeGuestWrite(page);
+    // A write to a page holding scanned code: the caller lets that one
+    // write through a temporary writable mapping and then checks whether it
+    // touched code (stepCodeWrite in the monitor). Dropping the page's scan
+    // up front would livelock when code and its data (a boot sector and its
+    // stack) share a page.
+    if (write && isRam && g.registry.isCodePage(page)) return 'code-write';
     const canWrite = this.writeAllowed(w.perm, user) && w.dirty && !(isRam && g.registry.isCodePage(page));
     if (canWrite && isRam) g.writableMapped[page] = 1;
     this.shadow.install(user ? SHADOW_USER : SHADOW_KERNEL, lin, shadowPte(frame, canWrite));
     g.stats.shadowFaults++;
     return 'fill';
+  }
+
+  /** Map `lin` writable in the current shadow for one step (see shadowFault's 'code-write'). Returns the guest page. */
+  mapWritableOnce(lin: number): number {
+    const frame = hostFrame(this.g.range, this.walk.gpa);
+    this.shadow.install(this.v.cpl === 3 ? SHADOW_USER : SHADOW_KERNEL, lin, shadowPte(frame, true));
+    return this.walk.gpa >>> GUEST_PAGE_SHIFT;
   }
 
   /** Make sure the guest page at `lin` is in the current shadow (before decoding there). Returns false if the guest cannot fetch it. */

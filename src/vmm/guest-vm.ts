@@ -70,9 +70,16 @@ export class GuestVm {
     return hostAddr;
   }
 
-  /** The guest (or the VMM on its behalf) is about to write guest page `page`. */
-  beforeGuestWrite(page: number): void {
-    if (this.registry.isCodePage(page)) this.registry.dropPage(page);
+  /**
+   * The VMM is about to write [gpa, gpa+size) on the guest's behalf: if
+   * that overwrites scanned code or a patch, the page's patches and scan go.
+   */
+  beforeGuestWrite(gpa: number, size: number): void {
+    const page = gpa >>> 12;
+    if (!this.registry.isCodePage(page)) return;
+    for (let k = 0; k < size; k++) {
+      if (this.registry.covers(gpa + k)) { this.registry.dropPage(page); return; }
+    }
   }
 
   /**

@@ -64,6 +64,11 @@ export class Monitor implements Engine {
   readonly vcpus: VcpuContext[] = [];
   private readonly insn = new Insn();
   private readonly dw = new WalkResult();
+  /** Code pages' bytes before a single guest write to them (stepCodeWrite), a small stack. */
+  private readonly pageBefore = Array.from({ length: 6 }, () => new Uint8Array(4096));
+  private readonly stepPage = new Int32Array(6);
+  private readonly stepLin = new Uint32Array(6);
+  private stepDepth = 0;
 
   constructor(cfg: VmmGuestConfig) {
     const { host, mem, place, io } = cfg;
@@ -223,6 +228,7 @@ export class Monitor implements Engine {
     switch (vec) {
       case PFV: {
         const r = ctx.shadowFault(c.exitAddress, err);
+        if (r === 'code-write') { this.stepCodeWrite(ctx, c.exitAddress, null); return; }
         if (r === 'reflect') this.reflectOrStop(ctx, PFV, KIND_EXCEPTION, ctx.walk.error, true);
         else if (r === 'window') this.stopGuest(`guest touched the VMM's reserved linear window at ${(c.exitAddress >>> 0).toString(16)} (0xFFC00000-0xFFFFFFFF is not available to guests) at eip ${(c.eip >>> 0).toString(16)}, virtual CPL ${ctx.v.cpl}`);
         return;
@@ -291,6 +297,59 @@ export class Monitor implements Engine {
   }
 
   /**
+   * A write to a page that holds scanned code (shadowFault's 'code-write'):
+   * let exactly this instruction write through a temporary writable
+   * mapping — the real CPU runs it (`emulated` null) or the VMM re-runs its
+   * emulation — then take the mapping away again and compare the page
+   * with its bytes before: only if the write touched scanned code do that
+   * page's patches and scan go (self-modifying code). Data that merely
+   * shares a page with code keeps its page scanned.
+   */
+  private stepCodeWrite(ctx: VcpuContext, lin: number, emulated: Insn | null): void {
+    const c = ctx.cpu, g = this.guest;
+    const first = this.stepDepth;
+    if (first + 2 > this.pageBefore.length) { // pathological nesting: fall back to forgetting the page
+      g.registry.dropPage(ctx.mapWritableOnce(lin));
+      return;
+    }
+    const open = (l: number): void => {
+      const page = ctx.mapWritableOnce(l);
+      const k = this.stepDepth++;
+      this.stepPage[k] = page;
+      this.stepLin[k] = l;
+      this.pageBefore[k].set(g.mem.ram.subarray(page << 12, (page << 12) + 4096));
+    };
+    open(lin);
+    g.stats.bump('code-page-write');
+    let exit: Exit = Exit.BUDGET;
+    if (emulated) {
+      this.runEmulation(ctx, emulated); // a second code page nests here
+    } else {
+      for (let tries = 0; tries < 4; tries++) {
+        const before = c.instructionCount;
+        exit = c.run(1);
+        if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
+        if (c.instructionCount > before) ctx.v.interruptShadow = false;
+        ctx.syncUserFlags();
+        if (exit !== Exit.EXCEPTION || c.exitVector !== PFV || c.instructionCount > before) break;
+        // The same instruction also needs another page: a second code page
+        // (a write straddling two) stays writable alongside the first.
+        const r = ctx.shadowFault(c.exitAddress, c.exitErrorCode);
+        if (r === 'code-write' && this.stepDepth < this.pageBefore.length) { open(c.exitAddress); exit = Exit.BUDGET; continue; }
+        if (r === 'fill') { exit = Exit.BUDGET; continue; }
+        break; // reflect/window: handled below through onException (it re-walks)
+      }
+    }
+    while (this.stepDepth > first) {
+      const k = --this.stepDepth;
+      ctx.shadow.invalidate(this.stepLin[k], false);
+      g.registry.afterGuestWrite(this.stepPage[k], this.pageBefore[k]);
+    }
+    if (exit === Exit.EXCEPTION) this.onException(ctx);
+    else if (exit === Exit.INTERRUPT) this.deliverExternal(ctx);
+  }
+
+  /**
    * The commonest exit by far: a patched 32-bit near RET (patched only so
    * its target gets scanned; it is privilege-neutral). Pop and go without
    * decoding; any fault on the pop falls back to the general path, which
@@ -343,6 +402,7 @@ export class Monitor implements Engine {
       if (FAULT.vector === PFV && !ctx.guestPageFault) {
         // The real CPU's access missed the shadow: fill it, then the instruction traps again.
         const r2 = ctx.shadowFault(c.cr2, FAULT.error);
+        if (r2 === 'code-write') { this.stepCodeWrite(ctx, c.cr2, i); return; }
         if (r2 === 'reflect') this.reflectOrStop(ctx, PFV, KIND_EXCEPTION, ctx.walk.error, true);
         else if (r2 === 'window') this.stopGuest('guest touched the VMM window');
         return;

@@ -133,21 +133,77 @@ export class PatchRegistry {
 
   /** Mark a page as holding scanned code without marking an instruction start (straddling instructions). */
   markCodePage(page: number): void {
-    if (!this.scannedPages.has(page)) this.scannedPages.set(page, new Uint8Array(512));
+    if (!this.scannedPages.has(page)) this.scannedPages.set(page, new Uint8Array(1024));
     this.watch(page);
   }
 
-  markScanned(gpa: number): void {
+  /**
+   * Record a scanned instruction starting at `gpa`, `len` bytes long (the
+   * bytes it covers matter when the guest writes near code: covers()).
+   */
+  markScanned(gpa: number, len = 1): void {
     gpa >>>= 0;
     const page = gpa >>> PAGE_SHIFT;
     let bits = this.scannedPages.get(page);
     if (!bits) {
-      bits = new Uint8Array(512);
+      bits = new Uint8Array(1024);
       this.scannedPages.set(page, bits);
     }
     this.watch(page);
     const off = gpa & 0xfff;
     bits[off >>> 3] |= 1 << (off & 7);
+    for (let k = 0; k < len; k++) {
+      const a = gpa + k, o = a & 0xfff;
+      let b = bits;
+      if (a >>> PAGE_SHIFT !== page) {
+        const p2 = a >>> PAGE_SHIFT;
+        let b2 = this.scannedPages.get(p2);
+        if (!b2) { b2 = new Uint8Array(1024); this.scannedPages.set(p2, b2); this.watch(p2); }
+        b = b2;
+      }
+      b[512 + (o >>> 3)] |= 1 << (o & 7);
+    }
+  }
+
+  /** Does byte `gpa` belong to a scanned instruction (or a patch)? */
+  covers(gpa: number): boolean {
+    gpa >>>= 0;
+    if (this.byGpa.has(gpa)) return true;
+    const bits = this.scannedPages.get(gpa >>> PAGE_SHIFT);
+    if (!bits) return false;
+    const off = gpa & 0xfff;
+    return (bits[512 + (off >>> 3)] & (1 << (off & 7))) !== 0;
+  }
+
+  /**
+   * The guest just wrote page `page` (its bytes before are in `before`):
+   * if any changed byte belongs to scanned code, that code is stale. A
+   * patch site the guest overwrote keeps the guest's new byte (the
+   * recorded original is obsolete); the others get their originals back;
+   * the page's scan is forgotten. Returns true if the page was dropped.
+   */
+  afterGuestWrite(page: number, before: Uint8Array): boolean {
+    const base = page << PAGE_SHIFT;
+    const ram = this.mem.ram;
+    let hit = false;
+    for (let off = 0; off < 4096; off++) {
+      if (ram[base + off] !== before[off] && this.covers(base + off)) { hit = true; break; }
+    }
+    if (!hit) return false;
+    for (let off = 0; off < 4096 && this.perPage.has(page); off++) {
+      const gpa = base + off;
+      const p = this.byGpa.get(gpa);
+      if (!p) continue;
+      if (ram[gpa] !== INT3) {
+        // Overwritten by the guest: forget the patch without restoring.
+        this.byGpa.delete(gpa);
+        const n = (this.perPage.get(page) ?? 1) - 1;
+        if (n > 0) this.perPage.set(page, n); else this.perPage.delete(page);
+        this.dropped++;
+      }
+    }
+    this.dropPage(page);
+    return true;
   }
 
   isScanned(gpa: number): boolean {

@@ -89,7 +89,7 @@ export function scanBlock(
     if (!i || i.len <= 0) { res.end = 'undecodable'; return res; }
     const page = gpa >>> 12;
     if (!reg.isCodePage(page)) onNewCodePage(page);
-    reg.markScanned(gpa);
+    reg.markScanned(gpa, i.len);
     // An instruction straddling a page: its second page holds code too.
     const lastGpa = translate((lin + i.len - 1) >>> 0);
     if (lastGpa >= 0 && lastGpa >>> 12 !== page && !reg.isCodePage(lastGpa >>> 12)) {

@@ -72,4 +72,34 @@ describe('PatchRegistry', () => {
     expect(reg.isScanned(0x1fff)).toBe(false);
     expect(reg.isScanned(0x2ffe)).toBe(false);
   });
+
+  it('a write beside scanned code on the same page keeps the scan; a write into it drops the page', () => {
+    const { mem, reg } = setup();
+    reg.add(0x1001, 0x1001, 1, 'popf', 'sensitive');
+    reg.markScanned(0x1000, 1); // pushf
+    reg.markScanned(0x1001, 1); // popf (patched)
+    reg.markScanned(0x1003, 2); // jmp .
+    const before = mem.ram.slice(0x1000, 0x2000);
+    mem.ram[0x1800] = 0x42; // data that merely shares the page
+    expect(reg.afterGuestWrite(1, before)).toBe(false);
+    expect(reg.isScanned(0x1003)).toBe(true);
+    expect(reg.has(0x1001)).toBe(true);
+    const before2 = mem.ram.slice(0x1000, 0x2000);
+    mem.ram[0x1004] = 0x00; // jmp's displacement: the code changed
+    expect(reg.afterGuestWrite(1, before2)).toBe(true);
+    expect(reg.isScanned(0x1003)).toBe(false);
+    expect(reg.has(0x1001)).toBe(false);
+    expect(mem.read8(0x1001)).toBe(0x9d); // untouched patch site: original back
+  });
+
+  it('a guest write over a patch site keeps the guest\'s byte, not the stale original', () => {
+    const { mem, reg } = setup();
+    reg.add(0x1001, 0x1001, 1, 'popf', 'sensitive');
+    reg.markScanned(0x1001, 1);
+    const before = mem.ram.slice(0x1000, 0x2000);
+    mem.ram[0x1001] = 0x90; // the guest writes a nop where popf was
+    expect(reg.afterGuestWrite(1, before)).toBe(true);
+    expect(reg.has(0x1001)).toBe(false);
+    expect(mem.read8(0x1001)).toBe(0x90);
+  });
 });
