@@ -17,6 +17,9 @@ export class GuestStats {
   shadowFaults = 0;
   /** Patched near RETs handled on the fast path (counted apart: no string key per exit). */
   fastRets = 0;
+  /** CLI/STI handled on the fast path. */
+  fastCli = 0;
+  fastSti = 0;
   blocksScanned = 0;
   codePageFlushes = 0;
   /** Instructions the real CPU retired at real CPL 0 while this guest ran (must stay 0). */

@@ -9,7 +9,7 @@ import type { IoBus } from '../bus/io-bus.js';
 import type { InterruptSource } from '../bus/irq.js';
 import type { PhysMem } from '../bus/phys-mem.js';
 import type { BootState } from '../boot/boot-state.js';
-import { BP, CS, DB as DBV, GP, TF, NP as NPV, OFV, PFV, SS } from '../cpu/arch.js';
+import { BP, CS, DB as DBV, GP, IF, TF, NP as NPV, OFV, PFV, SS } from '../cpu/arch.js';
 import { Cpu } from '../cpu/cpu.js';
 import { decodeInto } from '../cpu/decode.js';
 import { Exit } from '../cpu/exit.js';
@@ -234,6 +234,7 @@ export class Monitor implements Engine {
         return;
       }
       case GP: {
+        if (err === 0 && this.fastCliSti(ctx)) return;
         if (this.staleDescriptor(ctx, err)) return;
         const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
         if (i && emulatedOnGp(i.op, i.reg)) {
@@ -347,6 +348,34 @@ export class Monitor implements Engine {
     }
     if (exit === Exit.EXCEPTION) this.onException(ctx);
     else if (exit === Exit.INTERRUPT) this.deliverExternal(ctx);
+  }
+
+  /**
+   * CLI/STI by the guest kernel (pushcli/popcli around every lock): the
+   * second commonest exit. An unprefixed FA/FB at virtual CPL <= IOPL only
+   * changes the virtual IF (which the real IF mirrors, context.ts); anything
+   * else (prefixes, TF, CPL > IOPL) takes the general path.
+   */
+  private fastCliSti(ctx: VcpuContext): boolean {
+    const c = ctx.cpu, v = ctx.v;
+    if (c.flags & TF || v.cpl > v.iopl) return false;
+    const gpa = this.codeGpa(ctx, (c.segBase[CS] + c.eip) >>> 0);
+    if (gpa < 0 || !this.guest.mem.isRam(gpa)) return false;
+    const op = this.guest.mem.ram[gpa];
+    if (op === 0xfa) {
+      ctx.eflags = ctx.eflags & ~IF;
+      this.guest.stats.fastCli++;
+    } else if (op === 0xfb) {
+      const f = ctx.eflags;
+      if (!(f & IF)) v.interruptShadow = true; // SDM vol. 2, STI: one instruction before interrupts
+      ctx.eflags = f | IF;
+      this.guest.stats.fastSti++;
+    } else {
+      return false;
+    }
+    c.eip = (c.eip + 1) >>> 0;
+    c.instructionCount++;
+    return true;
   }
 
   /**
@@ -507,7 +536,7 @@ export class Monitor implements Engine {
     let built = 0, flushed = 0;
     for (const vc of this.vcpus) { built += vc.shadow.stats.tablesBuilt; flushed += vc.shadow.stats.flushes; }
     return {
-      exits: { ...g.stats.exits, 'patch:ret(fast)': g.stats.fastRets, shadowPageFault: g.stats.shadowFaults },
+      exits: { ...g.stats.exits, 'patch:ret(fast)': g.stats.fastRets, 'emulate:cli(fast)': g.stats.fastCli, 'emulate:sti(fast)': g.stats.fastSti, shadowPageFault: g.stats.shadowFaults },
       patches: { made: r.made, dropped: r.dropped, resolved: r.resolved, live: r.size },
       blocksScanned: g.stats.blocksScanned,
       shadowTables: { built, flushed },
