@@ -20,6 +20,7 @@ import * as S from './ops/string.js';
 import * as IO from './ops/io.js';
 import * as Y from './ops/system.js';
 import { pickJcc } from './ops/jcc.js';
+import * as F from './ops/fast.js';
 
 /** Executing it at CPL > 0 raises #GP(0) (in protected mode). */
 export const F_PRIV = 1 << 0;
@@ -68,11 +69,11 @@ const ALU = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 for (let k = 0; k < 8; k++) {
   const b = k << 3, m = ALU[k];
   row(b + 0, m, 'Eb,Gb', I.aluEG);
-  row(b + 1, m, 'Ev,Gv', I.aluEG, 0, (i) => (i.mod === 3 && i.os === 4 ? I.aluEG_rr32 : I.aluEG));
+  row(b + 1, m, 'Ev,Gv', I.aluEG, 0, F.pickAluEG);
   row(b + 2, m, 'Gb,Eb', I.aluGE);
   row(b + 3, m, 'Gv,Ev', I.aluGE, 0, (i) => (i.os === 4 ? I.aluGE_r32 : I.aluGE));
   row(b + 4, m, 'AL,Ib', I.aluAI);
-  row(b + 5, m, 'eAX,Iz', I.aluAI);
+  row(b + 5, m, 'eAX,Iz', I.aluAI, 0, F.pickAluAI);
 }
 row(0x06, 'push', 'ES', I.pushS);
 row(0x07, 'pop', 'ES', I.popS);
@@ -86,8 +87,8 @@ row(0x2f, 'das', '', B.das, F_UNDEF_FLAGS);
 row(0x37, 'aaa', '', B.aaa, F_UNDEF_FLAGS);
 row(0x3f, 'aas', '', B.aas, F_UNDEF_FLAGS);
 for (let r = 0; r < 8; r++) {
-  row(0x40 + r, 'inc', 'Zv', I.incR, 0, (i) => (i.os === 4 ? I.incR32 : I.incR));
-  row(0x48 + r, 'dec', 'Zv', I.decR, 0, (i) => (i.os === 4 ? I.decR32 : I.decR));
+  row(0x40 + r, 'inc', 'Zv', I.incR, 0, F.pickIncR);
+  row(0x48 + r, 'dec', 'Zv', I.decR, 0, F.pickDecR);
   row(0x50 + r, 'push', 'Zv', I.pushR, 0, (i) => (i.os === 4 ? I.pushR32 : I.pushR));
   row(0x58 + r, 'pop', 'Zv', I.popR, 0, (i) => (i.os === 4 ? I.popR32 : I.popR));
 }
@@ -111,21 +112,21 @@ for (let k = 0; k < 16; k++) {
   row(0x140 + k, 'cmov' + CC[k], 'Gv,Ev', I.cmov);
 }
 for (let k = 0; k < 8; k++) {
-  grp(0x80, k, ALU[k], 'Eb,Ib', I.grp1);
-  grp(0x81, k, ALU[k], 'Ev,Iz', I.grp1, 0, (i) => (i.mod === 3 && i.os === 4 ? I.grp1_r32 : I.grp1));
-  grp(0x82, k, ALU[k], 'Eb,Ib', I.grp1);
-  grp(0x83, k, ALU[k], 'Ev,Ib', I.grp1, F_SXIMM, (i) => (i.mod === 3 && i.os === 4 ? I.grp1_r32 : I.grp1));
+  grp(0x80, k, ALU[k], 'Eb,Ib', I.grp1, 0, F.pickGrp1b);
+  grp(0x81, k, ALU[k], 'Ev,Iz', I.grp1, 0, F.pickGrp1v);
+  grp(0x82, k, ALU[k], 'Eb,Ib', I.grp1, 0, F.pickGrp1b);
+  grp(0x83, k, ALU[k], 'Ev,Ib', I.grp1, F_SXIMM, F.pickGrp1v);
 }
 row(0x84, 'test', 'Eb,Gb', I.testEG);
 row(0x85, 'test', 'Ev,Gv', I.testEG);
 row(0x86, 'xchg', 'Eb,Gb', I.xchgEG);
 row(0x87, 'xchg', 'Ev,Gv', I.xchgEG);
-row(0x88, 'mov', 'Eb,Gb', I.movEG);
+row(0x88, 'mov', 'Eb,Gb', I.movEG, 0, F.pickMovEGb);
 row(0x89, 'mov', 'Ev,Gv', I.movEG, 0, (i) => (i.os !== 4 ? I.movEG : i.mod === 3 ? I.movEG_r32 : I.movEG_m32));
 row(0x8a, 'mov', 'Gb,Eb', I.movGE);
 row(0x8b, 'mov', 'Gv,Ev', I.movGE, 0, (i) => (i.os !== 4 ? I.movGE : i.mod === 3 ? movGE_r32 : I.movGE_m32));
 row(0x8c, 'mov', 'Ev,Sw', I.movES, F_SENSITIVE);
-row(0x8d, 'lea', 'Gv,M', I.lea);
+row(0x8d, 'lea', 'Gv,M', I.lea, 0, F.pickLea);
 row(0x8e, 'mov', 'Sw,Ew', I.movSE);
 grp(0x8f, 0, 'pop', 'Ev', I.popE);
 row(0x90, 'nop', '', I.nop);
@@ -171,8 +172,8 @@ row(0xc2, 'ret', 'Iw', I.retNear, F_BRANCH);
 row(0xc3, 'ret', '', I.retNear, F_BRANCH);
 row(0xc4, 'les', 'Gv,Mp', I.loadFar);
 row(0xc5, 'lds', 'Gv,Mp', I.loadFar);
-grp(0xc6, 0, 'mov', 'Eb,Ib', I.movEI);
-grp(0xc7, 0, 'mov', 'Ev,Iz', I.movEI);
+grp(0xc6, 0, 'mov', 'Eb,Ib', I.movEI, 0, F.pickMovEI);
+grp(0xc7, 0, 'mov', 'Ev,Iz', I.movEI, 0, F.pickMovEI);
 row(0xc8, 'enter', 'Iw,Ib', I.enter);
 row(0xc9, 'leave', '', I.leave);
 row(0xca, 'lret', 'Iw', Y.retFar, F_BRANCH | F_SENSITIVE);

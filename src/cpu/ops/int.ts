@@ -84,8 +84,6 @@ export function decE(c: Cpu, i: Insn): void {
 /** 40-47 / 48-4F: inc/dec register (register number in the opcode). */
 export function incR(c: Cpu, i: Insn): void { const r = i.op & 7; setReg(c, i.os, r, inc(c, i.os * 8, getReg(c, i.os, r))); }
 export function decR(c: Cpu, i: Insn): void { const r = i.op & 7; setReg(c, i.os, r, dec(c, i.os * 8, getReg(c, i.os, r))); }
-export function incR32(c: Cpu, i: Insn): void { const r = i.op & 7; c.regs[r] = inc(c, 32, c.regs[r]); }
-export function decR32(c: Cpu, i: Insn): void { const r = i.op & 7; c.regs[r] = dec(c, 32, c.regs[r]); }
 
 /** Group 2 shifts/rotates: C0/C1 (imm8), D0/D1 (1), D2/D3 (CL). Count masked to 5 bits (SDM: 286+). */
 function doShift(c: Cpu, i: Insn, count: number): void {
