@@ -127,6 +127,7 @@ export class BlockCache {
         cacheable = false;
       }
       i.lin = (lin + (start - (phys & 0xfff))) >>> 0;
+      i.nextOff = start - (phys & 0xfff) + len;
       i.inner = i.exec;
       if (c.breakpoints.size !== 0 && c.breakpoints.has(i.lin)) i.exec = breakpointExec;
       b.n++;
@@ -140,7 +141,7 @@ export class BlockCache {
 
 /** Wrapper planted on an instruction at a breakpoint: exits before it runs, unless resuming from it. */
 function breakpointExec(c: Cpu, i: Insn): void {
-  if (c.bpSkipEip === c.insnEip) {
+  if (c.bpSkipEip === ((c.eip - i.len) >>> 0)) { // c.eip is already the next instruction's
     c.bpSkipEip = -1;
     i.inner(c, i);
     return;

@@ -92,9 +92,9 @@ export class Cpu {
 
   // ---- run-loop plumbing ----
   brk = 0;
-  /** EIP of the instruction being executed (fault rewinds here). */
+  /** After a fault: EIP of the faulting instruction (rewound to). While a block runs: the block's first EIP (interp.ts). */
   insnEip = 0;
-  /** ESP at the start of the instruction (restored on fault). */
+  /** ESP at the start of the running instruction (restored on fault). */
   insnEsp = 0;
   /** Interrupts are inhibited until after the next instruction (STI, MOV/POP SS). */
   intShadow = false;

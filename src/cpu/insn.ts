@@ -46,6 +46,12 @@ export class Insn {
   imm2 = 0;
   /** Linear address of the instruction when decoded (breakpoints, disassembly). */
   lin = 0;
+  /**
+   * In a decoded block: offset of the next instruction from the block's
+   * first byte (its EIP after this one runs is the block's EIP + nextOff;
+   * this one's is that minus len).
+   */
+  nextOff = 0;
 }
 
 function noop(): void {}

@@ -39,22 +39,28 @@ export function runLoop(c: Cpu, budget: number): Exit {
     const tfWas = (c.flags & TF) !== 0;
     c.brk = 0;
     const regs = c.regs;
-    c.insnEip = c.eip; // a fetch fault (#PF, #GP on CS limit) reports the target instruction
+    // EIP/ESP/count at the block's start: instruction k of the block starts
+    // at blockEip + its offset and is the one running when k instructions
+    // of the block have retired, so a fault can find its EIP without the
+    // loop storing it before every instruction.
+    const blockEip = c.eip;
+    const count0 = c.instructionCount;
+    c.insnEip = blockEip; // a fetch fault (#PF, #GP on CS limit) reports the target instruction
     c.insnEsp = regs[4];
+    let b: Block | null = null;
     try {
       // Follow a remembered link from the previous block when nothing has changed since.
-      const eipNow = c.eip;
-      let b: Block | null = null;
       if (prev !== null && prev.linkEpoch === c.tlb.epoch) {
-        if (prev.nextEip1 === eipNow) b = prev.next1;
-        else if (prev.nextEip2 === eipNow) b = prev.next2;
+        if (prev.nextEip1 === blockEip) b = prev.next1;
+        else if (prev.nextEip2 === blockEip) b = prev.next2;
       }
       if (b === null) {
         const epoch = c.tlb.epoch;
-        b = c.blocks.lookup();
-        if (prev !== null && b.cached && c.tlb.epoch === epoch && c.breakpoints.size === 0) {
+        const looked = c.blocks.lookup();
+        b = looked;
+        if (prev !== null && looked.cached && c.tlb.epoch === epoch && c.breakpoints.size === 0) {
           if (prev.linkEpoch !== epoch) { prev.linkEpoch = epoch; prev.nextEip1 = -1; prev.next1 = null; prev.nextEip2 = -1; prev.next2 = null; }
-          if (prev.nextEip1 === -1) { prev.nextEip1 = eipNow; prev.next1 = b; } else { prev.nextEip2 = eipNow; prev.next2 = b; }
+          if (prev.nextEip1 === -1) { prev.nextEip1 = blockEip; prev.next1 = looked; } else { prev.nextEip2 = blockEip; prev.next2 = looked; }
         }
       }
       prev = b.cached ? b : null;
@@ -62,10 +68,8 @@ export function runLoop(c: Cpu, budget: number): Exit {
       const n = b.n < left ? b.n : left;
       for (let k = 0; k < n; k++) {
         const i = insns[k];
-        const eip = c.eip;
-        c.insnEip = eip;
         c.insnEsp = regs[4];
-        c.eip = (eip + i.len) >>> 0;
+        c.eip = (blockEip + i.nextOff) >>> 0; // handlers see the next instruction's EIP
         i.exec(c, i);
         c.instructionCount++;
         if (c.brk !== 0) break;
@@ -73,7 +77,13 @@ export function runLoop(c: Cpu, budget: number): Exit {
     } catch (e) {
       if (!isCpuFault(e)) throw e; // an emulator bug stays a real Error
       prev = null;
-      c.eip = c.insnEip;
+      let eip = blockEip;
+      if (b !== null) {
+        const k = c.instructionCount - count0;
+        if (k < b.n) { const i = b.insns[k]; eip = (blockEip + i.nextOff - i.len) >>> 0; }
+      }
+      c.insnEip = eip;
+      c.eip = eip;
       regs[4] = c.insnEsp;
       if (c.pendingBreakpoint) {
         c.pendingBreakpoint = false;

@@ -40,7 +40,7 @@ function repeat(c: Cpu, i: Insn, body: (c: Cpu, i: Insn, d: number) => void, cmp
       if (i.rep === 1 ? !zf : zf) return;
     }
     if (++k === CHUNK && n !== 0) {
-      c.eip = c.insnEip; // come back for the rest
+      c.eip = (c.eip - i.len) >>> 0; // come back for the rest (c.eip is the next instruction's)
       c.brk |= BRK_FLOW;
       return;
     }
