@@ -66,7 +66,7 @@ function imulCore(c: Cpu, bits: number, a: number, b: number): number {
   if (bits === 32) {
     const lo = Math.imul(sa, sb);
     const p = sa * sb;
-    mulFlags(c, 32, lo >>> 0, p !== lo);
+    mulFlags(c, 32, lo, p !== lo); // lo as int32: no heap number (mulFlags masks it the same)
     return lo;
   }
   const r = sa * sb;
@@ -79,6 +79,11 @@ export function imul2(c: Cpu, i: Insn): void {
 }
 /** 69/6B: imul Gv,Ev,Iz/Ib. */
 export function imul3(c: Cpu, i: Insn): void {
+  if (i.os === 4) { // 32-bit operands read as int32 (rd32/regs), not through readE's unsigned value
+    const a = i.mod === 3 ? c.regs[i.rm] : c.rd32(i.seg, ea(c, i));
+    c.regs[i.reg] = imulCore(c, 32, a, i.imm);
+    return;
+  }
   setReg(c, i.os, i.reg, imulCore(c, i.os * 8, readE(c, i), i.imm));
 }
 
