@@ -93,7 +93,62 @@ function outsBody(c: Cpu, i: Insn, d: number): void {
 
 export function movs(c: Cpu, i: Insn): void { repeat(c, i, movsBody, false); }
 export function cmps(c: Cpu, i: Insn): void { repeat(c, i, cmpsBody, true); }
-export function stos(c: Cpu, i: Insn): void { repeat(c, i, stosBody, false); }
+export function stos(c: Cpu, i: Insn): void {
+  if (i.rep !== 0 && i.as === 4 && (c.flags & DF) === 0) repStosUp(c, i);
+  else repeat(c, i, stosBody, false);
+}
+
+/**
+ * REP STOS upwards with 32-bit addressing (memset: xv6 fills every free
+ * page this way). Exactly `repeat` with stosBody, iteration for iteration
+ * (same chunking, same registers after each step, same faults), except
+ * that a run of iterations that stays inside one page which the TLB
+ * already allows plain RAM writes to (no MMIO, no watchpoint, dirty bit
+ * set; mmu.ts) and which holds no decoded code, and that passes the ES
+ * limit check as a whole, is stored in one go. Anything else (first touch
+ * of a page, a fault, a page straddle) takes the generic single step.
+ */
+function repStosUp(c: Cpu, i: Insn): void {
+  const w = i.w, regs = c.regs;
+  let n = regs[1] >>> 0;
+  let k = 0;
+  while (n !== 0) {
+    const off = regs[7] >>> 0;
+    const lin = (c.segBase[ES] + off) >>> 0;
+    const e = c.tlb.entry[lin >>> 12];
+    let m = ((0x1000 - (lin & 0xfff)) / w) | 0; // whole elements left in this page
+    if (m > n) m = n;
+    if (m > CHUNK - k) m = CHUNK - k;
+    if (m > 1 && (e & c.accW) !== 0 && c.mem.codePages[e >>> 12] === 0 &&
+        c.segW[ES] !== 0 && off >= c.segLo[ES] && off + m * w - 1 <= c.segHi[ES]) {
+      const p = (e & ~0xfff) | (lin & 0xfff), v = regs[0], ram = c.mem.ram;
+      if (w === 1) ram.fill(v & 0xff, p, p + m);
+      else {
+        // One element, then copy the filled prefix onto the rest, doubling (native memmove).
+        if (w === 2) c.ramView.setUint16(p, v, true); else c.ramView.setInt32(p, v, true);
+        const total = m * w;
+        for (let done = w; done < total;) {
+          const len = done < total - done ? done : total - done;
+          ram.copyWithin(p + done, p, p + len);
+          done += len;
+        }
+      }
+      regs[7] = off + m * w;
+      n -= m;
+    } else {
+      stosBody(c, i, w); // may fault: ECX/EDI still describe the iterations done
+      n = (n - 1) >>> 0;
+      m = 1;
+    }
+    regs[1] = n;
+    k += m;
+    if (k === CHUNK && n !== 0) {
+      c.eip = (c.eip - i.len) >>> 0; // come back for the rest (c.eip is the next instruction's)
+      c.brk |= BRK_FLOW;
+      return;
+    }
+  }
+}
 export function lods(c: Cpu, i: Insn): void { repeat(c, i, lodsBody, false); }
 export function scas(c: Cpu, i: Insn): void { repeat(c, i, scasBody, true); }
 export function ins(c: Cpu, i: Insn): void {
