@@ -58,7 +58,7 @@ export async function main(args: string[]): Promise<void> {
         .option('cmdline', { type: 'string', describe: 'multiboot command line' })
         .option('memory', { type: 'number', default: DEFAULT_MEMORY_MIB, describe: 'guest memory in MiB' })
         .option('cpus', { type: 'number', default: 1, describe: 'number of vCPUs' })
-        .option('mode', { choices: ['emulate', 'vmm'] as const, default: 'emulate' as const, describe: 'execution engine' })
+        .option('mode', { choices: ['vmm', 'emulate'] as const, default: 'vmm' as const, describe: 'execution engine: vmm runs the guest kernel deprivileged at CPL 3 (trap-and-emulate, shadow page tables, INT 3 patching); emulate interprets everything (the baseline)' })
         .option('serial', { type: 'string', default: 'stdio', describe: 'COM1: stdio, none, or a FILE to write output to' })
         .option('cga', { choices: ['auto', 'on', 'off'] as const, default: 'auto' as const, describe: 'mirror CGA text output to stdout (auto: when the guest never uses COM1)' })
         .option('max-instructions', { type: 'number', describe: 'stop after this many guest instructions (exit status 124)' })
