@@ -44,7 +44,7 @@ async function load() {
 /** One run to the guest's exit under the DebugTarget's own resume loop; returns { instructions, ms, mips, exit }. */
 async function runOnce(lib, mode, addrs) {
   const config = lib.validateConfig({
-    kernel, cmdline: '', disks: [], memoryMiB: 128, cpus: 1, mode, serial: 'none', maxInstructions: Infinity, quantum: 10000,
+    kernel, cmdline: 'rounds=200', disks: [], memoryMiB: 128, cpus: 1, mode, serial: 'none', maxInstructions: Infinity, quantum: 10000,
   });
   const m = lib.buildMachine(config, new lib.ConsoleOutput(null, true));
   const target = new lib.MachineDebugTarget({
