@@ -122,15 +122,14 @@ function repStosUp(c: Cpu, i: Insn): void {
     if (m > 1 && (e & c.accW) !== 0 && c.mem.codePages[e >>> 12] === 0 &&
         c.segW[ES] !== 0 && off >= c.segLo[ES] && off + m * w - 1 <= c.segHi[ES]) {
       const p = (e & ~0xfff) | (lin & 0xfff), v = regs[0], ram = c.mem.ram;
-      if (w === 1) ram.fill(v & 0xff, p, p + m);
-      else {
-        // One element, then copy the filled prefix onto the rest, doubling (native memmove).
-        if (w === 2) c.ramView.setUint16(p, v, true); else c.ramView.setInt32(p, v, true);
-        const total = m * w;
-        for (let done = w; done < total;) {
-          const len = done < total - done ? done : total - done;
-          ram.copyWithin(p + done, p, p + len);
-          done += len;
+      const b0 = v & 0xff, end = p + m * w;
+      if (w === 1 || (w === 2 ? (v & 0xffff) === b0 * 0x101 : v === (b0 * 0x01010101 | 0))) {
+        ram.fill(b0, p, end); // all bytes alike (memset): native fill
+      } else {
+        const b1 = (v >>> 8) & 0xff, b2 = (v >>> 16) & 0xff, b3 = v >>> 24; // little-endian element
+        for (let q = p; q < end; q += w) {
+          ram[q] = b0; ram[q + 1] = b1;
+          if (w === 4) { ram[q + 2] = b2; ram[q + 3] = b3; }
         }
       }
       regs[7] = off + m * w;
