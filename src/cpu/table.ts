@@ -168,8 +168,8 @@ for (let k = 0; k < 8; k++) {
   grp(0xd2, k, SH[k], 'Eb,CL', I.shiftCL, F_UNDEF_FLAGS);
   grp(0xd3, k, SH[k], 'Ev,CL', I.shiftCL, F_UNDEF_FLAGS);
 }
-row(0xc2, 'ret', 'Iw', I.retNear, F_BRANCH);
-row(0xc3, 'ret', '', I.retNear, F_BRANCH);
+row(0xc2, 'ret', 'Iw', I.retNear, F_BRANCH, F.pickRet);
+row(0xc3, 'ret', '', I.retNear, F_BRANCH, F.pickRet);
 row(0xc4, 'les', 'Gv,Mp', I.loadFar);
 row(0xc5, 'lds', 'Gv,Mp', I.loadFar);
 grp(0xc6, 0, 'mov', 'Eb,Ib', I.movEI, 0, F.pickMovEI);
@@ -195,7 +195,7 @@ row(0xe4, 'in', 'AL,Ib', IO.inAcc, F_IOPL);
 row(0xe5, 'in', 'eAX,Ib', IO.inAcc, F_IOPL);
 row(0xe6, 'out', 'Ib,AL', IO.outAcc, F_IOPL);
 row(0xe7, 'out', 'Ib,eAX', IO.outAcc, F_IOPL);
-row(0xe8, 'call', 'Jz', I.callRel, F_BRANCH);
+row(0xe8, 'call', 'Jz', I.callRel, F_BRANCH, F.pickCall);
 row(0xe9, 'jmp', 'Jz', I.jmpRel, F_BRANCH);
 row(0xea, 'ljmp', 'Ap', Y.jmpFarPtr, F_BRANCH);
 row(0xeb, 'jmp', 'Jb', I.jmpRel, F_BRANCH);

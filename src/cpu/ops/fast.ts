@@ -8,7 +8,9 @@
 // alu.ts writes (ccA/ccB/ccDst as int32 at 32 bits, ccC untouched by
 // ADD/SUB/logic). ADC and SBB (which read CF) stay generic.
 
+import { CS, GP, SS } from '../arch.js';
 import type { Cpu } from '../cpu.js';
+import { fault } from '../fault.js';
 import { CC_ADD, CC_DEC, CC_INC, CC_LOGIC, CC_SUB, getCF, type LazyFlags } from '../flags.js';
 import type { Exec, Insn } from '../insn.js';
 import { ea, R8 } from '../operand.js';
@@ -119,3 +121,28 @@ export function pickMovEGb(i: Insn): Exec { return i.mod !== 3 ? movMG8 : I.movE
 /** 8D lea r32, m (mod = 3 is #UD: the generic handler raises it). */
 function lea32(c: Cpu, i: Insn): void { c.regs[i.reg] = ea(c, i); }
 export function pickLea(i: Insn): Exec { return i.os === 4 && i.mod !== 3 ? lea32 : I.lea; }
+
+// ---- near call/ret with 32-bit operand size on a 32-bit stack ----
+// Return addresses of a kernel above 2 GiB (xv6) would be heap numbers as
+// unsigned values crossing calls; here they stay int32 until compared.
+/** E8 call rel32 (SDM vol. 2, CALL: target checked against the CS limit before the push). */
+function call32(c: Cpu, i: Insn): void {
+  if (!c.ss32) { I.callRel(c, i); return; }
+  const ret = c.eip, t = (ret + i.imm) >>> 0;
+  if (t > c.segHi[CS]) fault(GP, 0);
+  const sp = (c.regs[4] - 4) | 0;
+  c.wr32(SS, sp, ret | 0);
+  c.regs[4] = sp;
+  c.eip = t;
+}
+/** C3 / C2 iw: ret (imm bytes released after the pop). */
+function ret32(c: Cpu, i: Insn): void {
+  if (!c.ss32) { I.retNear(c, i); return; }
+  const sp = c.regs[4];
+  const t = c.rd32(SS, sp) >>> 0;
+  if (t > c.segHi[CS]) fault(GP, 0);
+  c.regs[4] = sp + 4 + i.imm;
+  c.eip = t;
+}
+export function pickCall(i: Insn): Exec { return i.os === 4 ? call32 : I.callRel; }
+export function pickRet(i: Insn): Exec { return i.os === 4 ? ret32 : I.retNear; }

@@ -325,9 +325,21 @@ export function popf(c: Cpu, i: Insn): void {
 
 // ---------------- stack ----------------
 export function pushR(c: Cpu, i: Insn): void { c.push(i.os, getReg(c, i.os, i.op & 7)); }
-export function pushR32(c: Cpu, i: Insn): void { c.push32(c.regs[i.op & 7]); }
+export function pushR32(c: Cpu, i: Insn): void {
+  if (!c.ss32) { c.push32(c.regs[i.op & 7]); return; }
+  // 32-bit stack: ESP and the value stay int32 (segWrite takes the offset unsigned itself).
+  const sp = (c.regs[4] - 4) | 0;
+  c.wr32(SS, sp, c.regs[i.op & 7]);
+  c.regs[4] = sp;
+}
 export function popR(c: Cpu, i: Insn): void { const v = c.pop(i.os); setReg(c, i.os, i.op & 7, v); }
-export function popR32(c: Cpu, i: Insn): void { const v = c.pop32(); c.regs[i.op & 7] = v; }
+export function popR32(c: Cpu, i: Insn): void {
+  if (!c.ss32) { const v = c.pop32(); c.regs[i.op & 7] = v; return; }
+  const sp = c.regs[4];
+  const v = c.rd32(SS, sp); // int32: no heap number for kernel addresses above 2 GiB
+  c.regs[4] = sp + 4;
+  c.regs[i.op & 7] = v;
+}
 export function pushI(c: Cpu, i: Insn): void { c.push(i.os, i.imm); }
 export function pushE(c: Cpu, i: Insn): void { c.push(i.os, readEw(c, i, i.os)); }
 /** 8F /0 pop Ev: ESP is incremented before the destination address is computed (SDM vol. 2, POP). */

@@ -11,6 +11,7 @@ import * as A from '../../../src/cpu/ops/alu.js';
 import { flat32, hexBytes, makeCpu } from './harness.js';
 
 const MEM = 0x3000; // ebx points here for the memory forms
+const STACK = 0x8000; // esp
 
 const FORMS: string[] = [
   // op Ev,Gv reg-reg and eAX,Iz, group 1 reg-imm (add or adc sbb and sub xor cmp)
@@ -26,6 +27,8 @@ const FORMS: string[] = [
   'c6 43 05 a5', 'c7 43 08 78 56 34 92', 'c7 c1 ff ff ff ff', '88 63 04', '88 43 07',
   // lea
   '8d 44 8b 10', '8d 84 1e 00 00 00 80', '8d 3c 24',
+  // push/pop r32, near call/ret on the 32-bit stack
+  '50', '53', '54', '57', '58', '5c', '5f', 'c3', 'c2 08 00', 'e8 10 00 00 00', 'e8 f0 ff ff ff',
   // Jcc rel8 / rel32, every condition
   ...Array.from({ length: 16 }, (_, k) => (0x70 + k).toString(16) + ' 10'),
   ...Array.from({ length: 16 }, (_, k) => '0f ' + (0x80 + k).toString(16) + ' 00 01 00 00'),
@@ -44,8 +47,9 @@ function setup(seed: number): ReturnType<typeof makeCpu> {
   const next = rng(seed);
   const pick = (): number => (next() & 3) === 0 ? EDGE[next() % EDGE.length] : next();
   for (let r = 0; r < 8; r++) m.cpu.regs[r] = pick();
-  m.cpu.regs[3] = MEM; m.cpu.regs[4] = 0x8000;
+  m.cpu.regs[3] = MEM; m.cpu.regs[4] = STACK;
   for (let k = 0; k < 32; k++) m.mem.write8(MEM + k, next() & 0xff);
+  for (let k = -32; k < 32; k++) m.mem.write8(STACK + k, next() & 0xff);
   // A prior lazy flag record of a random kind (CF feeds INC/DEC/ADC/SBB).
   const kind = next() % 5, a = pick(), b = pick(), bits = [8, 16, 32][next() % 3];
   if (kind === 0) A.add(m.cpu, bits, a, b);
@@ -77,6 +81,7 @@ describe('specialised handlers match the generic row handler', () => {
         expect(x.cpu.getEflags(), what).toBe(y.cpu.getEflags());
         expect(x.cpu.eip, what).toBe(y.cpu.eip);
         expect(Array.from(x.mem.peek(MEM, 32)), what).toEqual(Array.from(y.mem.peek(MEM, 32)));
+        expect(Array.from(x.mem.peek(STACK - 32, 64)), what).toEqual(Array.from(y.mem.peek(STACK - 32, 64)));
       }
     });
   }
