@@ -10,7 +10,7 @@ import { planHost, GuestScheduler, type GuestPlacement, type HostLayout } from '
 import { createVmmEngine } from '../vmm/monitor.js';
 import { Board, type BoardIo } from './board.js';
 import type { MachineConfig } from './config.js';
-import { GuestRunner } from './pc.js';
+import { startGuest } from './pc.js';
 import type { BuiltMachine } from './runner.js';
 import { VmmVcpuView } from './vcpu-view.js';
 import { vmmMonitor, VMM_MONITOR_HELP } from './vmm-monitor.js';
@@ -31,15 +31,8 @@ export function buildVmmGuest(config: MachineConfig, out: BoardIo, host: PhysMem
   // Breakpoints/watchpoints are armed in the deprivileged CPUs and in the
   // interpreters that run real-mode phases.
   const cpus = mon.vcpus.flatMap((v) => [v.cpu, v.interpreter.cpu]);
-  const vcpus = config.cpus;
   const reg = mon.guest.registry;
-  board.setInstructionCounter((i) => mon.instructions(i));
-  const runner = new GuestRunner(board, mon, config.cpus, config.quantum);
-  board.cpuControl = {
-    init: (id) => { if (id < vcpus) { mon.initVcpu(id); runner.started[id] = false; } },
-    startup: (id, vector) => { if (id < vcpus && !runner.started[id]) { mon.startupVcpu(id, vector); runner.started[id] = true; } },
-  };
-  mon.loadBootState(0, board.boot());
+  const runner = startGuest(board, mon, config.cpus, config.quantum);
   return {
     board, cpus, engine: mon, runner,
     cpuOf: (i) => (mon.vcpus[i].interpreting ? mon.vcpus[i].interpreter.cpu : mon.vcpus[i].cpu),

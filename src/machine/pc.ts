@@ -6,6 +6,22 @@ import { Exit } from '../cpu/exit.js';
 import type { Engine } from './engine.js';
 import type { Board } from './board.js';
 
+/**
+ * Connect an engine to its board: virtual time from the engine's
+ * instruction counts, INIT/STARTUP IPIs to the engine's vCPUs, the BSP
+ * booted. Returns the run loop that drives them.
+ */
+export function startGuest(board: Board, engine: Engine, vcpus: number, quantum: number): GuestRunner {
+  board.setInstructionCounter((i) => engine.instructions(i));
+  const runner = new GuestRunner(board, engine, vcpus, quantum);
+  board.cpuControl = {
+    init: (id) => { if (id < vcpus) { engine.initVcpu(id); runner.started[id] = false; } },
+    startup: (id, vector) => { if (id < vcpus && !runner.started[id]) { engine.startupVcpu(id, vector); runner.started[id] = true; } },
+  };
+  engine.loadBootState(0, board.boot());
+  return runner;
+}
+
 export type StopReason =
   | { kind: 'exit'; status: number }            // debug-exit port: process status (V << 1) | 1
   | { kind: 'triple-fault'; vcpu: number; message: string }

@@ -7,7 +7,7 @@ import { Cpu } from '../cpu/cpu.js';
 import { Board } from './board.js';
 import { EmulateEngine } from './emulate-engine.js';
 import type { Engine } from './engine.js';
-import { GuestRunner, type StopReason } from './pc.js';
+import { GuestRunner, startGuest, type StopReason } from './pc.js';
 import { ConfigError, type MachineConfig } from './config.js';
 import { ConsoleOutput, attachStdin } from './console.js';
 import { CpuView, type VcpuView } from './vcpu-view.js';
@@ -48,43 +48,27 @@ export interface BuiltMachine {
 
 /** Build the board, vCPUs and engine for a config. */
 export function buildMachine(config: MachineConfig, out: ConsoleOutput): BuiltMachine {
-  let board: Board;
-  let cpus: Cpu[];
-  let cpuOf: (i: number) => Cpu;
-  let engine: Engine;
-  let views: VcpuView[];
-  let memory: DebugMemory;
-  let monitor: BuiltMachine['monitor'];
-  let monitorHelp: string | undefined;
-  if (config.mode === 'vmm') {
-    // The guest's RAM is a window on host RAM; the VMM's structures and
-    // every other guest live outside it (host.ts).
-    return buildVmmHost([config], [out]).machines[0];
-  } else {
-    board = new Board(config, out);
-    cpus = Array.from({ length: config.cpus }, (_, i) => {
-      const cpu = new Cpu(board.mem, board.io, { apicId: i });
-      cpu.interrupts = board.interruptSources[i];
-      return cpu;
-    });
-    engine = new EmulateEngine(cpus);
-    cpuOf = (i) => cpus[i];
-    views = cpus.map((c, i) => new CpuView(c, i));
-    memory = {
+  // Under the VMM the guest's RAM is a window on host RAM; the VMM's
+  // structures and every other guest live outside it (host.ts).
+  if (config.mode === 'vmm') return buildVmmHost([config], [out]).machines[0];
+  const board = new Board(config, out);
+  const cpus = Array.from({ length: config.cpus }, (_, i) => {
+    const cpu = new Cpu(board.mem, board.io, { apicId: i });
+    cpu.interrupts = board.interruptSources[i];
+    return cpu;
+  });
+  const engine = new EmulateEngine(cpus);
+  return {
+    board, cpus, engine,
+    cpuOf: (i) => cpus[i],
+    runner: startGuest(board, engine, config.cpus, config.quantum),
+    views: cpus.map((c, i) => new CpuView(c, i)),
+    memory: {
       read: (a, l) => board.mem.peek(a, l),
       write: (a, d) => board.mem.poke(a, d),
       isRam: (a) => board.mem.isRam(a),
-    };
-  }
-  board.setInstructionCounter((i) => engine.instructions(i));
-  const runner = new GuestRunner(board, engine, config.cpus, config.quantum);
-  const vcpus = config.cpus;
-  board.cpuControl = {
-    init: (id) => { if (id < vcpus) { engine.initVcpu(id); runner.started[id] = false; } },
-    startup: (id, vector) => { if (id < vcpus && !runner.started[id]) { engine.startupVcpu(id, vector); runner.started[id] = true; } },
+    },
   };
-  engine.loadBootState(0, board.boot());
-  return { board, cpus, cpuOf, engine, runner, views, memory, monitor, monitorHelp };
 }
 
 function describe(stop: StopReason | null): { exitCode: number; message?: string } {
