@@ -96,7 +96,7 @@ export function decodeInto(fetch: Fetch, code32: boolean, i: Insn): number {
       case 'w': v = read(fetch, p, 2); p += 2; break;
       case 'z': v = read(fetch, p, os); p += os; break;
       case 'J8': v = fetch(p++); if (v < 0) return 0; v = (v << 24) >> 24; break;
-      case 'Jz': v = read(fetch, p, os); p += os; if (os === 2) v = (v << 16) >> 16; else v |= 0; break;
+      case 'Jz': v = read(fetch, p, os); p += os; if (v !== v) return 0; /* bytes ran out: the shifts below would hide the NaN */ if (os === 2) v = (v << 16) >> 16; else v |= 0; break;
       case 'O': v = read(fetch, p, as); p += as; if (v !== v) return 0; i.disp = v; continue;
       default: // 'A': offset then selector
         v = read(fetch, p, os); p += os;
