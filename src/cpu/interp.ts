@@ -33,10 +33,10 @@ export function runLoop(c: Cpu, budget: number): Exit {
     first = false;
 
     // ---- one block ----
-    let left = end - c.instructionCount;
-    if (c.intShadow || (c.flags & TF)) left = 1; // single instruction, then re-check
     const shadowWas = c.intShadow;
     const tfWas = (c.flags & TF) !== 0;
+    const single = shadowWas || tfWas;
+    const left = single ? 1 : end - c.instructionCount; // single instruction, then re-check
     c.brk = 0;
     const regs = c.regs;
     // EIP/ESP/count at the block's start: instruction k of the block starts
@@ -45,8 +45,6 @@ export function runLoop(c: Cpu, budget: number): Exit {
     // loop storing it before every instruction.
     const blockEip = c.eip;
     const count0 = c.instructionCount;
-    c.insnEip = blockEip; // a fetch fault (#PF, #GP on CS limit) reports the target instruction
-    c.insnEsp = regs[4];
     let b: Block | null = null;
     try {
       // Follow a remembered link from the previous block when nothing has changed since.
@@ -77,14 +75,19 @@ export function runLoop(c: Cpu, budget: number): Exit {
     } catch (e) {
       if (!isCpuFault(e)) throw e; // an emulator bug stays a real Error
       prev = null;
+      // A fetch fault (#PF, #GP on CS limit: b still null) reports the block's
+      // first instruction, with ESP untouched; an instruction's fault
+      // rewinds to it and to its ESP.
       let eip = blockEip;
       if (b !== null) {
         const k = c.instructionCount - count0;
         if (k < b.n) { const i = b.insns[k]; eip = (blockEip + i.nextOff - i.len) >>> 0; }
+        regs[4] = c.insnEsp;
+      } else {
+        c.insnEsp = regs[4];
       }
       c.insnEip = eip;
       c.eip = eip;
-      regs[4] = c.insnEsp;
       if (c.pendingBreakpoint) {
         c.pendingBreakpoint = false;
         return Exit.BREAKPOINT;
@@ -93,6 +96,7 @@ export function runLoop(c: Cpu, budget: number): Exit {
       if (r >= 0) return r;
       continue;
     }
+    if (!single && c.brk === 0) continue; // the common case: nothing to do after the block
     if (shadowWas) c.intShadow = false;
     if (tfWas && !(c.brk & BRK_HALT)) {
       // Single-step trap after the instruction (SDM vol. 3, 17.3.1.4).
