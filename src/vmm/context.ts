@@ -13,7 +13,7 @@ import { permits, walkGuest, WalkResult } from './guest-walk.js';
 import {
   GUEST_PAGE_SHIFT, type GuestVm,
 } from './guest-vm.js';
-import { IDT_OFFSET, IOMAP_OFFSET, PAGE, TSS_LIMIT_IO, TSS_LIMIT_NO_IO, SLOT_GDT_KERNEL, SLOT_GDT_USER, SLOT_LDT_KERNEL, SLOT_LDT_USER, SLOT_POOL, SLOT_TSS, SLOT_WINDOW_PT, VMM_AREA_PER_VCPU, WINDOW_PAGES } from './guests.js';
+import { IDT_OFFSET, PAGE, TSS_LIMIT, SLOT_GDT_KERNEL, SLOT_GDT_USER, SLOT_LDT_KERNEL, SLOT_LDT_USER, SLOT_POOL, SLOT_TSS, SLOT_WINDOW_PT, VMM_AREA_PER_VCPU, WINDOW_PAGES } from './guests.js';
 import { hostFrame, shadowPte, SHADOW_KERNEL, SHADOW_USER, ShadowPageTables, VMM_WINDOW_BASE, VMM_WINDOW_PDE } from './shadow-paging.js';
 import { ShadowTable } from './shadow-tables.js';
 import { VirtualCpu } from './vcpu.js';
@@ -80,22 +80,17 @@ export class VcpuContext {
     for (let i = 0; i < WINDOW_PAGES; i++) host.write32(slotBase + SLOT_WINDOW_PT * PAGE + i * 4, (slotBase + (i + 1) * PAGE) | 3);
     this.gdt = new ShadowTable(host.ram, slotBase + SLOT_GDT_KERNEL * PAGE, slotBase + SLOT_GDT_USER * PAGE);
     this.ldt = new ShadowTable(host.ram, slotBase + SLOT_LDT_KERNEL * PAGE, slotBase + SLOT_LDT_USER * PAGE);
-    // Real TSS with an I/O permission bitmap that allows every port (SDM
-    // vol. 1, 18.5.2), then the all-ones byte the CPU may read past it.
-    // While the virtual CPL is 0..2 the real TR limit covers the bitmap:
-    // the guest kernel may use any port (CPL <= IOPL whatever its IOPL),
-    // and the real CPU's port bus *is* the guest's, so IN/OUT run natively.
-    // At virtual CPL 3 the limit stops before the bitmap and IN/OUT trap
-    // unless the guest's IOPL is 3; the VMM then checks the guest's own
-    // TSS bitmap (emulate.ts). The real IDT at TSS+0x800 (limit 0) shares
-    // the bitmap's zero bytes: it is never read.
-    host.write16(slotBase + SLOT_TSS * PAGE + 0x66, IOMAP_OFFSET);
-    host.ram[slotBase + SLOT_TSS * PAGE + TSS_LIMIT_IO] = 0xff;
+    // Real TSS: limit 0x67 and I/O map base 0x68 (past the limit), so the
+    // real TSS has no I/O permission bitmap and, with the real IOPL always
+    // 0, every IN/OUT/INS/OUTS at real CPL 3 raises #GP (SDM vol. 1,
+    // 18.5.1-18.5.2): the VMM emulates it against the guest's board. The
+    // real CPU's own port bus is empty anyway (monitor.ts).
+    host.write16(slotBase + SLOT_TSS * PAGE + 0x66, TSS_LIMIT + 1);
     const v = this.v;
     this.gatedInterrupts = {
-      // The real IF is the guest's (see realFlags) and the CPU checks it
-      // itself; an emulated STI/MOV SS still holds interrupts off one instruction.
-      hasInterrupt: () => !v.interruptShadow && source.hasInterrupt(),
+      // The real IF is always 1 (see realFlags): the virtual IF decides,
+      // and an emulated STI/MOV SS holds interrupts off one instruction.
+      hasInterrupt: () => (v.vflags & IF) !== 0 && !v.interruptShadow && source.hasInterrupt(),
       acknowledge: () => source.acknowledge(),
     };
   }
@@ -117,7 +112,7 @@ export class VcpuContext {
     c.ldtrAttr = v.ldtrSel & 0xfffc ? 0x82 : 0;
     c.trSel = 0;
     c.trBase = winLin(SLOT_TSS);
-    c.trLimit = user ? TSS_LIMIT_NO_IO : TSS_LIMIT_IO;
+    c.trLimit = TSS_LIMIT;
     c.trAttr = 0x8b;
     c.idtrBase = (winLin(SLOT_TSS) + IDT_OFFSET) >>> 0;
     c.idtrLimit = 0;
@@ -128,38 +123,28 @@ export class VcpuContext {
   }
 
   /**
-   * The real EFLAGS that realize guest EFLAGS `val`: the real IF and IOPL
-   * simply are the guest's. The real CPL is 3 whatever the virtual CPL, so
-   * with IOPL < 3 CLI/STI/IN/OUT still trap (SDM vol. 2, CLI: #GP if
-   * CPL > IOPL) and are emulated with the virtual CPL, while PUSHF pushes
-   * exactly what the guest would see and never needs a patch; POPF and
-   * IRET, which silently ignore IF/IOPL at CPL 3, stay patched (kernel)
-   * or are right as they are (user code, virtual CPL 3 = real CPL 3).
-   * IOPL 3 only lets the guest reach its own port bus, which the real CPU
-   * is wired to anyway, and its own IF, which gates only its own
-   * interrupt line.
+   * The real EFLAGS that realize guest EFLAGS `val`: everything but IF and
+   * IOPL as the guest has them, and always real IF=1, IOPL=0 (lecture
+   * notes, CLI/STI example). So CLI/STI/IN/OUT trap at real CPL 3 (SDM
+   * vol. 2, CLI: #GP(0) if CPL > IOPL) and are emulated against the
+   * virtual IF/IOPL; POPF cannot change the real IF or IOPL (it ignores
+   * them at CPL 3 > IOPL) and PUSHF would show IF=1, so both are patched
+   * in guest-kernel code. In guest user code (virtual CPL 3) this is what
+   * bare hardware shows a user program running with IF=1 and IOPL 0.
    */
   private realFlags(val: number): number {
-    return ((val & ~(IF | IOPL)) | this.v.vflags) >>> 0;
-  }
-
-  /** After native execution: the guest may have changed the real IF (STI/CLI with IOPL 3, native POPF/IRET at CPL 3). */
-  syncUserFlags(): void {
-    this.v.vflags = this.cpu.getEflags() & (IF | IOPL);
+    return ((val & ~IOPL) | IF) >>> 0;
   }
 
   /** Change the virtual CPL: switch shadow directory and descriptor-table variant. */
   setCpl(cpl: number): void {
     const v = this.v;
     if (v.cpl === cpl) return;
-    this.syncUserFlags();
     v.cpl = cpl;
     const c = this.cpu, user = cpl === 3;
-    c.setEflags(this.realFlags(c.getEflags()));
     c.cr3 = this.shadow.directory(user ? SHADOW_USER : SHADOW_KERNEL);
     c.gdtrBase = winLin(user ? SLOT_GDT_USER : SLOT_GDT_KERNEL);
     c.ldtrBase = winLin(user ? SLOT_LDT_USER : SLOT_LDT_KERNEL);
-    c.trLimit = user ? TSS_LIMIT_NO_IO : TSS_LIMIT_IO;
   }
 
   /** Re-read the guest's GDT/LDT into the shadows (lgdt, lldt, ltr, privilege changes). */
@@ -269,7 +254,6 @@ export class VcpuContext {
 
   /** Null SS (only legal for CPL < 3 in 64-bit mode; kept for completeness). */
   get eflags(): number {
-    this.syncUserFlags();
     return this.v.guestEflags(this.cpu.getEflags());
   }
 

@@ -50,6 +50,20 @@ function stop(reason: string): Emu {
 const POPF_BASE = CF | PF | AF | ZF | SF | TF | DF | OF | NT;
 
 /**
+ * The EFLAGS bits POPF of operand size `os` may change at CPL `cpl` with
+ * IOPL `iopl` (SDM vol. 2, POPF: IOPL only at CPL 0, IF only at
+ * CPL <= IOPL, VM/RF/VIP/VIF never in protected mode).
+ */
+export function popfMask(os: number, cpl: number, iopl: number): number {
+  let mask = POPF_BASE;
+  if (os === 4) mask |= AC | ID;
+  if (cpl === 0) mask |= 0x3000;
+  if (cpl <= iopl) mask |= IF;
+  if (os === 2) mask &= 0xffff;
+  return mask;
+}
+
+/**
  * Emulate instruction `i` (decoded from the guest's original bytes) at the
  * current EIP. On Next, EIP has been advanced/transferred.
  */
@@ -60,14 +74,15 @@ export function emulate(ctx: VcpuContext, i: Insn): Emu {
   const cpl = v.cpl;
   switch (op) {
     // ---- interrupt flag (SDM vol. 2, CLI/STI: #GP(0) if CPL > IOPL) ----
+    // Only the virtual IF changes; the real IF stays 1 (context.ts realFlags).
     case 0xfa:
       if (cpl > v.iopl) return reflectGp(0);
-      ctx.eflags = ctx.eflags & ~IF;
+      v.vflags &= ~IF;
       break;
     case 0xfb:
       if (cpl > v.iopl) return reflectGp(0);
       if (!(v.vflags & IF)) v.interruptShadow = true;
-      ctx.eflags = ctx.eflags | IF;
+      v.vflags |= IF;
       break;
     case 0xf4: // hlt
       if (cpl > 0) return reflectGp(0);
@@ -80,11 +95,7 @@ export function emulate(ctx: VcpuContext, i: Insn): Emu {
     case 0x9d: { // popf with the virtual CPL/IOPL rules
       const val = c.pop(i.os);
       const cur = ctx.eflags;
-      let mask = POPF_BASE;
-      if (i.os === 4) mask |= AC | ID;
-      if (cpl === 0) mask |= 0x3000;
-      if (cpl <= v.iopl) mask |= IF;
-      if (i.os === 2) mask &= 0xffff;
+      const mask = popfMask(i.os, cpl, v.iopl);
       ctx.eflags = (cur & ~mask) | (val & mask) | 2;
       break;
     }
@@ -390,7 +401,12 @@ function verrw(ctx: VcpuContext, sel: number, write: boolean): void {
   setZf(ctx, ok);
 }
 
-/** IN/OUT/INS/OUTS on the guest's bus, with the IOPL / TSS I/O bitmap check (SDM vol. 1, 18.5). */
+/**
+ * IN/OUT/INS/OUTS on the guest's bus, with the IOPL / TSS I/O bitmap check
+ * (SDM vol. 1, 18.5). They always trap: the real IOPL is 0 and the real
+ * TSS has no I/O bitmap (context.ts), and the real CPU's own port bus is
+ * empty; this is the only way to the guest's devices.
+ */
 function portIo(ctx: VcpuContext, i: Insn, next: number): Emu {
   const c = ctx.cpu, v = ctx.v;
   const op = i.op;
@@ -404,27 +420,81 @@ function portIo(ctx: VcpuContext, i: Insn, next: number): Emu {
   } else if (op === 0xe6 || op === 0xe7 || op === 0xee || op === 0xef) {
     io.out(port, sz, getReg(c, size, 0));
   } else {
-    const ins = op === 0x6c || op === 0x6d;
-    const step = c.getEflags() & DF ? -size : size;
-    const amask = i.as === 4 ? 0xffffffff : 0xffff;
-    const setIdx = (r: number, val: number): void => { if (i.as === 4) c.regs[r] = val; else c.regs16[r << 1] = val; };
-    const cntReg = (): number => (i.as === 4 ? c.regs[1] >>> 0 : c.regs16[2]);
-    for (;;) {
-      if (i.rep && cntReg() === 0) break;
+    return stringIo(ctx, i, port, sz, next);
+  }
+  c.eip = next;
+  return Emu.Next;
+}
+
+/**
+ * Elements one INS/OUTS exit moves at most; the rest of a REP runs on the
+ * next trap (REP string instructions are interruptible between elements,
+ * SDM vol. 2, REP), so a huge ECX never stalls the process.
+ */
+export const MAX_STRING_IO = 1 << 16;
+
+/**
+ * INS/OUTS (with REP): a whole run in one exit. Guest memory is reached
+ * through the guest's own page tables (ctx.translate: A/D bits, #PF with
+ * the guest's CR2 and error code), once per page; the destination of INS
+ * is translated before the port is read, so a fault never loses device
+ * data. ESI/EDI and ECX are committed element by element, so a fault in
+ * the middle leaves the registers as hardware would (the instruction
+ * restarts with the remaining count).
+ */
+function stringIo(ctx: VcpuContext, i: Insn, port: number, size: 1 | 2 | 4, next: number): Emu {
+  const c = ctx.cpu, g = ctx.g, mem = g.mem, io = g.io;
+  const ins = i.op === 0x6c || i.op === 0x6d;
+  const a32 = i.as === 4;
+  const amask = a32 ? 0xffffffff : 0xffff;
+  const idx = ins ? 7 : 6;
+  const seg = ins ? ES : i.segOvr >= 0 ? i.segOvr : DS;
+  const step = c.getEflags() & DF ? -size : size;
+  const user = ctx.v.cpl === 3;
+  const rep = i.rep !== 0;
+  let count = rep ? (a32 ? c.regs[1] >>> 0 : c.regs16[2]) : 1;
+  if (count === 0) { c.eip = next; return Emu.Next; }
+  // Segment checks (SDM vol. 3, 5.3): INS writes ES, OUTS reads DS or the override.
+  if (ins ? !c.segW[seg] : !c.segR[seg]) fault(seg === SS ? SSV : GP, 0);
+  const lo = c.segLo[seg], hi = c.segHi[seg], base = c.segBase[seg];
+  let n = count < MAX_STRING_IO ? count : MAX_STRING_IO;
+  let off = ((c.regs[idx] & amask) >>> 0);
+  let linPage = -1, gpaPage = 0;
+  while (n > 0) {
+    if (off < lo || off + size - 1 > hi) fault(seg === SS ? SSV : GP, 0);
+    const lin = (base + off) >>> 0;
+    if ((lin & 0xfff) + size > 0x1000) {
+      // An element straddling two pages: both translated before the port is touched.
       if (ins) {
-        const di = (c.regs[7] >>> 0) & amask;
-        c.rd(size, ES, di); // fault before the port is read (the bus has side effects)
-        c.wr(size, ES, di, io.in(port, sz));
-        setIdx(7, (di + step) & amask);
+        ctx.translate(lin, true, user);
+        ctx.translate((lin + size - 1) >>> 0, true, user);
+        ctx.write(lin, size, io.in(port, size), user);
       } else {
-        const si = (c.regs[6] >>> 0) & amask;
-        io.out(port, sz, c.rd(size, i.segOvr >= 0 ? i.segOvr : DS, si));
-        setIdx(6, (si + step) & amask);
+        io.out(port, size, ctx.read(lin, size, user));
       }
-      if (!i.rep) break;
-      setIdx(1, (cntReg() - 1) & amask);
+    } else {
+      if (lin >>> 12 !== linPage) {
+        gpaPage = (ctx.translate(lin, ins, user) & ~0xfff) >>> 0;
+        linPage = lin >>> 12;
+      }
+      const gpa = (gpaPage | (lin & 0xfff)) >>> 0;
+      if (ins) {
+        const val = io.in(port, size);
+        g.beforeGuestWrite(gpa, size);
+        if (size === 1) mem.write8(gpa, val); else if (size === 2) mem.write16(gpa, val); else mem.write32(gpa, val);
+      } else {
+        io.out(port, size, size === 1 ? mem.read8(gpa) : size === 2 ? mem.read16(gpa) : mem.read32(gpa));
+      }
+    }
+    off = ((off + step) & amask) >>> 0;
+    if (a32) c.regs[idx] = off; else c.regs16[idx << 1] = off;
+    n--;
+    if (rep) {
+      count--;
+      if (a32) c.regs[1] = count; else c.regs16[2] = count;
     }
   }
+  if (rep && count !== 0) return Emu.Rerun; // the rest on the next trap (EIP still at the instruction)
   c.eip = next;
   return Emu.Next;
 }

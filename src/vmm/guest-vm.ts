@@ -20,6 +20,12 @@ export class GuestStats {
   /** CLI/STI handled on the fast path. */
   fastCli = 0;
   fastSti = 0;
+  /** Patched PUSHF/POPF handled on the fast path. */
+  fastPushf = 0;
+  fastPopf = 0;
+  /** IN/OUT handled on the fast path. */
+  fastIn = 0;
+  fastOut = 0;
   blocksScanned = 0;
   codePageFlushes = 0;
   /** Instructions the real CPU retired at real CPL 0 while this guest ran (must stay 0). */

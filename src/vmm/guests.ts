@@ -13,9 +13,8 @@
 //   17..32   shadow GDT, user variant        }
 //   33..48   shadow LDT, kernel variant      }
 //   49..64   shadow LDT, user variant        }
-//   65       real TSS and the real IDT (limit 0: every INT n faults)
-//   66..67   the rest of the real TSS's I/O permission bitmap (all ports allowed; see context.ts)
-//   68..     shadow page-table pool (two directories + tables)
+//   65       real TSS (no I/O bitmap) and the real IDT (limit 0: every INT n faults)
+//   66..     shadow page-table pool (two directories + tables)
 
 export const PAGE = 4096;
 /** Host bytes one vCPU's VMM structures need. */
@@ -29,15 +28,15 @@ export const SLOT_GDT_USER = 17;
 export const SLOT_LDT_KERNEL = 33;
 export const SLOT_LDT_USER = 49;
 export const SLOT_TSS = 65;
-export const SLOT_POOL = 68;
+export const SLOT_POOL = 66;
 /** Pages of a slot mapped into the VMM linear window (window page i = slot page i+1). */
-export const WINDOW_PAGES = 67;
-/** Offset of the I/O permission bitmap in the real TSS (SDM vol. 1, 18.5.2). */
-export const IOMAP_OFFSET = 0x68;
-/** Real TR limit covering the whole bitmap (65536 ports) and its trailing all-ones byte. */
-export const TSS_LIMIT_IO = IOMAP_OFFSET + 0x2000;
-/** Real TR limit with the bitmap beyond it: every IN/OUT at CPL 3 with IOPL < 3 raises #GP. */
-export const TSS_LIMIT_NO_IO = 0x67;
+export const WINDOW_PAGES = 65;
+/**
+ * Real TR limit: the 104-byte 32-bit TSS and nothing more, so the real TSS
+ * has no I/O permission bitmap and IN/OUT at CPL 3 > IOPL 0 always raise
+ * #GP (SDM vol. 1, 18.5.2).
+ */
+export const TSS_LIMIT = 0x67;
 /** Offset of the real IDT inside the TSS page. */
 export const IDT_OFFSET = 0x800;
 

@@ -5,11 +5,11 @@
 // which it reflects through the guest's IDT. House style 4: the exit
 // handler is driven only by exits and the CPU's public state.
 
-import type { IoBus } from '../bus/io-bus.js';
+import { IoBus } from '../bus/io-bus.js';
 import type { InterruptSource } from '../bus/irq.js';
 import type { PhysMem } from '../bus/phys-mem.js';
 import type { BootState } from '../boot/boot-state.js';
-import { BP, CS, DB as DBV, GP, IF, TF, NP as NPV, OFV, PFV, SS } from '../cpu/arch.js';
+import { BP, CS, DB as DBV, GP, IF, TF, NP as NPV, OFV, PFV, RF, SS, VM } from '../cpu/arch.js';
 import { Cpu } from '../cpu/cpu.js';
 import { decodeInto } from '../cpu/decode.js';
 import { Exit } from '../cpu/exit.js';
@@ -17,7 +17,7 @@ import { FAULT, isCpuFault } from '../cpu/fault.js';
 import { Insn } from '../cpu/insn.js';
 import type { Engine } from '../machine/engine.js';
 import { realAttr, VcpuContext } from './context.js';
-import { Emu, emulate, pending } from './emulate.js';
+import { Emu, emulate, pending, popfMask } from './emulate.js';
 import { walkGuest, WalkResult } from './guest-walk.js';
 import { GuestVm } from './guest-vm.js';
 import { InterpretedPhase } from './interpreted.js';
@@ -74,7 +74,10 @@ export class Monitor implements Engine {
     const { host, mem, place, io } = cfg;
     this.guest = new GuestVm(host, mem, io, place);
     for (let i = 0; i < place.vcpus; i++) {
-      const cpu = new Cpu(host, io, { apicId: i });
+      // The real CPU gets a port bus of its own with nothing on it: the
+      // guest's ports are reachable only through the VMM's emulation of
+      // IN/OUT (which always trap: real IOPL 0, no I/O bitmap, context.ts).
+      const cpu = new Cpu(host, new IoBus(), { apicId: i });
       const ctx = new VcpuContext(this.guest, i, cpu, cfg.interrupts[i], place.vmmBase + i * VMM_AREA_PER_VCPU);
       this.vcpus.push(ctx);
       this.guest.vcpus.push(ctx);
@@ -184,15 +187,24 @@ export class Monitor implements Engine {
         }
         return Exit.HLT;
       }
+      let budget = v.interruptShadow ? 1 : end - ctx.instructions;
       if (v.cpl < 3) this.ensureScanned(ctx, (c.segBase[CS] + c.eip) >>> 0);
+      else if (v.vflags !== IF) {
+        // Guest user code whose virtual IF/IOPL differ from the real IF=1,
+        // IOPL=0 (IOPL 3 granted, or IF clear): PUSHF, POPF and IRET would
+        // show or ignore the real flags, so they are emulated here one
+        // instruction at a time. User code is never patched, and ordinary
+        // user code (IF=1, IOPL 0) runs at full speed on the path below.
+        if (this.userFlagsStep(ctx)) continue;
+        budget = 1;
+      }
       const before = c.instructionCount;
       // Work-around (CPU issue, reported): a fault while fetching the first
       // block rewinds EIP to the stale insnEip; make it the current EIP.
       c.insnEip = c.eip;
       c.insnEsp = c.regs[4];
-      const exit = c.run(v.interruptShadow ? 1 : end - ctx.instructions);
+      const exit = c.run(budget);
       if (c.instructionCount > before) v.interruptShadow = false;
-      ctx.syncUserFlags();
       if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
       switch (exit) {
         case Exit.BUDGET: break;
@@ -234,7 +246,7 @@ export class Monitor implements Engine {
         return;
       }
       case GP: {
-        if (err === 0 && this.fastCliSti(ctx)) return;
+        if (err === 0 && (this.fastCliSti(ctx) || this.fastPortIo(ctx))) return;
         if (this.staleDescriptor(ctx, err)) return;
         const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
         if (i && emulatedOnGp(i.op, i.reg)) {
@@ -255,7 +267,10 @@ export class Monitor implements Engine {
           this.reflectOrStop(ctx, BP, KIND_SOFT, 0, false);
           return;
         }
-        if (patch.original === 0xc3 && c.cs32 && c.ss32 && !(c.flags & TF) && this.fastRet(ctx)) return;
+        if (c.cs32 && c.ss32 && !(c.flags & TF)) {
+          const o = patch.original;
+          if (o === 0xc3 ? this.fastRet(ctx) : o === 0x9c ? this.fastPushf(ctx) : o === 0x9d && this.fastPopf(ctx)) return;
+        }
         g.stats.bump(`patch:${patch.reason}`);
         const i = this.decodeGuest(ctx, lin);
         if (!i) { this.stopGuest('cannot decode a patched instruction'); return; }
@@ -331,7 +346,6 @@ export class Monitor implements Engine {
         exit = c.run(1);
         if (c.cpl !== 3) g.stats.realCpl0Instructions += c.instructionCount - before;
         if (c.instructionCount > before) ctx.v.interruptShadow = false;
-        ctx.syncUserFlags();
         if (exit !== Exit.EXCEPTION || c.exitVector !== PFV || c.instructionCount > before) break;
         // The same instruction also needs another page: a second code page
         // (a write straddling two) stays writable alongside the first.
@@ -353,7 +367,7 @@ export class Monitor implements Engine {
   /**
    * CLI/STI by the guest kernel (pushcli/popcli around every lock): the
    * second commonest exit. An unprefixed FA/FB at virtual CPL <= IOPL only
-   * changes the virtual IF (which the real IF mirrors, context.ts); anything
+   * changes the virtual IF (the real IF stays 1, context.ts); anything
    * else (prefixes, TF, CPL > IOPL) takes the general path.
    */
   private fastCliSti(ctx: VcpuContext): boolean {
@@ -363,18 +377,51 @@ export class Monitor implements Engine {
     if (gpa < 0 || !this.guest.mem.isRam(gpa)) return false;
     const op = this.guest.mem.ram[gpa];
     if (op === 0xfa) {
-      ctx.eflags = ctx.eflags & ~IF;
+      v.vflags &= ~IF;
       this.guest.stats.fastCli++;
     } else if (op === 0xfb) {
-      const f = ctx.eflags;
-      if (!(f & IF)) v.interruptShadow = true; // SDM vol. 2, STI: one instruction before interrupts
-      ctx.eflags = f | IF;
+      if (!(v.vflags & IF)) v.interruptShadow = true; // SDM vol. 2, STI: one instruction before interrupts
+      v.vflags |= IF;
       this.guest.stats.fastSti++;
     } else {
       return false;
     }
     c.eip = (c.eip + 1) >>> 0;
     c.instructionCount++;
+    return true;
+  }
+
+  /**
+   * IN/OUT by the guest kernel (UART polling, PIC, IDE status): they always
+   * trap (real IOPL 0, no I/O bitmap in the real TSS) and go to the
+   * guest's board here. Unprefixed forms at virtual CPL <= IOPL only (no
+   * bitmap check needed, SDM vol. 1, 18.5.1) without decoding; anything
+   * else takes the general path (emulate.ts portIo).
+   */
+  private fastPortIo(ctx: VcpuContext): boolean {
+    const c = ctx.cpu, v = ctx.v, g = this.guest;
+    if (c.flags & TF || v.cpl > v.iopl) return false;
+    const gpa = this.codeGpa(ctx, (c.segBase[CS] + c.eip) >>> 0);
+    if (gpa < 0 || (gpa & 0xfff) === 0xfff || !g.mem.isRam(gpa, 2)) return false;
+    const op = g.mem.ram[gpa];
+    if ((op & 0xf4) !== 0xe4) return false; // E4-E7, EC-EF
+    const imm = op < 0xe8;
+    const port = imm ? g.mem.ram[gpa + 1] : c.regs[2] & 0xffff;
+    const size = op & 1 ? (c.cs32 ? 4 : 2) : 1;
+    if (op & 2) { // out
+      const val = c.regs[0];
+      g.io.out(port, size, size === 1 ? val & 0xff : size === 2 ? val & 0xffff : val >>> 0);
+      g.stats.fastOut++;
+    } else {
+      const val = g.io.in(port, size);
+      if (size === 4) c.regs[0] = val;
+      else if (size === 2) c.regs16[0] = val;
+      else c.regs8[0] = val;
+      g.stats.fastIn++;
+    }
+    c.eip = (c.eip + (imm ? 2 : 1)) >>> 0;
+    c.instructionCount++;
+    v.interruptShadow = false;
     return true;
   }
 
@@ -399,6 +446,68 @@ export class Monitor implements Engine {
     c.instructionCount++;
     ctx.v.interruptShadow = false;
     this.guest.stats.fastRets++;
+    return true;
+  }
+
+  /**
+   * One step of guest user code with non-default virtual IF/IOPL: emulate
+   * the instruction at EIP if it is PUSHF, POPF or IRET (true), otherwise
+   * leave it to one native step (false).
+   */
+  private userFlagsStep(ctx: VcpuContext): boolean {
+    const c = ctx.cpu;
+    const i = this.decodeGuest(ctx, (c.segBase[CS] + c.eip) >>> 0);
+    if (!i || (i.op !== 0x9c && i.op !== 0x9d && i.op !== 0xcf)) return false;
+    this.guest.stats.bump(`emulate:${i.row?.mnem ?? i.op.toString(16)}(user)`);
+    this.runEmulation(ctx, i);
+    return true;
+  }
+
+  /**
+   * A patched unprefixed 32-bit PUSHF (guest kernel: the real IF is always
+   * 1, so it cannot run natively): push the guest-visible EFLAGS (virtual
+   * IF/IOPL; VM and RF clear in the image, SDM vol. 2, PUSHF) without
+   * decoding. A fault on the push falls back to the general path.
+   */
+  private fastPushf(ctx: VcpuContext): boolean {
+    const c = ctx.cpu, v = ctx.v;
+    const esp = (c.regs[4] - 4) >>> 0;
+    try {
+      c.wr(4, SS, esp, v.guestEflags(c.getEflags()) & ~(RF | VM));
+    } catch (e) {
+      if (!isCpuFault(e)) throw e;
+      return false;
+    }
+    c.regs[4] = esp | 0;
+    c.eip = (c.eip + 1) >>> 0;
+    c.instructionCount++;
+    v.interruptShadow = false;
+    this.guest.stats.fastPushf++;
+    return true;
+  }
+
+  /**
+   * A patched unprefixed 32-bit POPF: the popped IF/IOPL go to the
+   * virtual flags under the virtual CPL/IOPL rules (popfMask), the rest to
+   * the real CPU. A fault on the pop falls back to the general path.
+   */
+  private fastPopf(ctx: VcpuContext): boolean {
+    const c = ctx.cpu, v = ctx.v;
+    const esp = c.regs[4] >>> 0;
+    let val: number;
+    try {
+      val = c.rd(4, SS, esp);
+    } catch (e) {
+      if (!isCpuFault(e)) throw e;
+      return false;
+    }
+    const mask = popfMask(4, v.cpl, v.iopl);
+    ctx.eflags = (ctx.eflags & ~mask) | (val & mask) | 2;
+    c.regs[4] = (esp + 4) | 0;
+    c.eip = (c.eip + 1) >>> 0;
+    c.instructionCount++;
+    v.interruptShadow = false;
+    this.guest.stats.fastPopf++;
     return true;
   }
 
@@ -536,7 +645,7 @@ export class Monitor implements Engine {
     let built = 0, flushed = 0;
     for (const vc of this.vcpus) { built += vc.shadow.stats.tablesBuilt; flushed += vc.shadow.stats.flushes; }
     return {
-      exits: { ...g.stats.exits, 'patch:ret(fast)': g.stats.fastRets, 'emulate:cli(fast)': g.stats.fastCli, 'emulate:sti(fast)': g.stats.fastSti, shadowPageFault: g.stats.shadowFaults },
+      exits: { ...g.stats.exits, 'patch:ret(fast)': g.stats.fastRets, 'emulate:cli(fast)': g.stats.fastCli, 'emulate:sti(fast)': g.stats.fastSti, 'patch:pushf(fast)': g.stats.fastPushf, 'emulate:in(fast)': g.stats.fastIn, 'emulate:out(fast)': g.stats.fastOut, 'patch:popf(fast)': g.stats.fastPopf, shadowPageFault: g.stats.shadowFaults },
       patches: { made: r.made, dropped: r.dropped, resolved: r.resolved, live: r.size },
       blocksScanned: g.stats.blocksScanned,
       shadowTables: { built, flushed },

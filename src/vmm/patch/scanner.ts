@@ -54,7 +54,6 @@ export function classify(i: ScanInsn): Verdict {
   }
   if (op === 0x8c) return i.reg === 1 || i.reg === 2 ? Verdict.Sensitive : Verdict.Native; // mov Ev,CS/SS: RPL 3 visible
   if (op === 0x16) return Verdict.Sensitive; // push ss: RPL 3 visible
-  if (op === 0x9c) return Verdict.Native; // pushf: the real IF/IOPL are the guest's (context.ts realFlags)
   if (f & F_SENSITIVE) {
     if (f & (F_IOPL | F_PRIV)) return Verdict.Native; // cli/sti/in/out: #GP at CPL 3 > IOPL 0 already
     return Verdict.Sensitive;
