@@ -28,7 +28,7 @@ export async function runFixture(name: string, mode: string, extra: string[] = [
   try {
     const r = await execa('node', [
       CLI, 'run', '--kernel', join(ROOT, 'fixtures', 'images', `${name}.elf`),
-      '--mode', mode, '--serial', out, '--max-instructions', '3000000000', ...fixtureArgs(name), ...extra,
+      '--mode', mode, '--memory', '128', '--serial', out, '--max-instructions', '3000000000', ...fixtureArgs(name), ...extra,
     ], { reject: false, cwd: ROOT, stdin: 'ignore', timeout: 120_000 });
     return { serial: existsSync(out) ? readFileSync(out) : Buffer.alloc(0), status: r.exitCode ?? -1, stderr: r.stderr };
   } finally {
