@@ -56,7 +56,7 @@ export function runLoop(c: Cpu, budget: number): Exit {
         const epoch = c.tlb.epoch;
         const looked = c.blocks.lookup();
         b = looked;
-        if (prev !== null && looked.cached && c.tlb.epoch === epoch && c.breakpoints.size === 0) {
+        if (prev !== null && looked.cached && c.tlb.epoch === epoch) {
           if (prev.linkEpoch !== epoch) { prev.linkEpoch = epoch; prev.nextEip1 = -1; prev.next1 = null; prev.nextEip2 = -1; prev.next2 = null; }
           if (prev.nextEip1 === -1) { prev.nextEip1 = blockEip; prev.next1 = looked; } else { prev.nextEip2 = blockEip; prev.next2 = looked; }
         }
