@@ -15,7 +15,6 @@ import { decodeInto } from '../cpu/decode.js';
 import { Exit } from '../cpu/exit.js';
 import { FAULT, isCpuFault } from '../cpu/fault.js';
 import { Insn } from '../cpu/insn.js';
-import type { Engine } from '../machine/engine.js';
 import { realAttr, VcpuContext } from './context.js';
 import { Emu, emulate, pending, popfMask } from './emulate.js';
 import { walkGuest, WalkResult } from './guest-walk.js';
@@ -58,7 +57,13 @@ function emulatedOnGp(op: number, reg: number): boolean {
   }
 }
 
-export class Monitor implements Engine {
+/**
+ * The VMM engine. It has the shape of the machine's `Engine` (runVcpu,
+ * instructions, stats, loadBootState, initVcpu, startupVcpu): the machine
+ * checks that where it plugs the monitor in, so the VMM need not import
+ * from the layer above it.
+ */
+export class Monitor {
   readonly name = 'vmm' as const;
   readonly guest: GuestVm;
   readonly vcpus: VcpuContext[] = [];
